@@ -1,0 +1,1 @@
+"""Game engines. Each family has a pure numpy batched core and thin adapters."""

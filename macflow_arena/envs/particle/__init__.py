@@ -1,0 +1,1 @@
+"""Particle games with MPE physics: batched numpy core, PettingZoo adapters."""

@@ -1,0 +1,1 @@
+"""State -> RGB array drawers (pygame surfaces, no display needed) and the window."""
