@@ -1,0 +1,15 @@
+"""CLI subcommands, one module each.
+
+A command module exposes ``add_parser(subparsers)`` (registers its
+sub-parser and sets ``func=run`` on it) and ``run(args) -> int``. Add a
+command by writing ``commands/<name>.py`` and listing it in ``COMMANDS``.
+Modules import heavy things (pygame, torch) inside ``run`` only.
+"""
+
+from __future__ import annotations
+
+COMMANDS = ("list", "play", "video")
+
+
+class CommandError(Exception):
+    """A user error: ``main`` prints it as one line on stderr and exits with 2."""

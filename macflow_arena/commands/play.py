@@ -1,0 +1,72 @@
+"""``macflow-arena play``: play a game in a window, with or against policies."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import CommandError
+from .seat_args import add_seat_option, kinds_epilog
+
+EXAMPLES = """examples:
+  macflow-arena play particle/spread                          # you are agent_0 (WASD/arrows)
+  macflow-arena play particle/tag --seat prey_0=keyboard      # flee from the scripted predators
+  macflow-arena play particle/spread --seat agent_1=gamepad --seat '*=random'
+  macflow-arena play particle/spread --seat agent_0=scripted  # just watch
+  macflow-arena play particle/tag --headless --frames 200     # no window (smoke test)
+
+keys: WASD/arrows move, R resets the episode, P pauses, Esc or closing the window quits.
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "play",
+        help="play a game in a window (humans and policies per seat)",
+        description="Play ENV in a pygame window, one env step per frame at the env's frame rate. "
+        "Seats you do not name are scripted; with no --seat you play the first seat with the keyboard.",
+        epilog=EXAMPLES + "\n" + kinds_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("env", metavar="ENV", help="env id, e.g. particle/spread (see `macflow-arena list`)")
+    add_seat_option(p, "Default: the first seat is keyboard, the others scripted.")
+    p.add_argument("--seed", type=int, default=None, help="seed of the first episode (episode k: seed + k); default random")
+    p.add_argument("--fps", type=int, default=None, help="frames (env steps) per second; default: the env's render_fps")
+    p.add_argument("--episodes", type=int, default=None, help="stop after N finished episodes")
+    p.add_argument("--frames", type=int, default=None, help="stop after N frames")
+    p.add_argument("--headless", action="store_true", help="no window and no pacing (needs --frames or --episodes)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..play import play
+
+    for name in ("fps", "episodes", "frames"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise CommandError(f"--{name} must be >= 1, got {v}")
+    if args.headless and args.frames is None and args.episodes is None:
+        raise CommandError("--headless needs --frames N or --episodes N (there is no Esc key without a window)")
+    try:
+        result = play(
+            args.env,
+            args.seat,
+            headless=args.headless,
+            max_frames=args.frames,
+            max_episodes=args.episodes,
+            fps=args.fps,
+            seed=args.seed,
+        )
+    except Exception as e:
+        pg = sys.modules.get("pygame")
+        if pg is not None and isinstance(e, pg.error):
+            raise CommandError(
+                f"cannot open a window ({e}); use --headless, or `macflow-arena video` to render a file"
+            ) from None
+        raise
+    returns = ", ".join(f"{r:.2f}" for r in result.returns) or "none finished"
+    print(
+        f"{result.env_id} seed {result.seed}: {result.frames} frames, {result.steps} steps, "
+        f"{result.episodes} episode(s); team returns: {returns}"
+    )
+    return 0

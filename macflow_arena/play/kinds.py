@@ -1,0 +1,93 @@
+"""Seat kinds: the names users write after ``AGENT=`` and how each builds a policy.
+
+A kind is looked up by the text before the first ``:``; the rest is its
+argument (``keyboard:wasd``, ``gamepad:1``, later ``team:NAME``). Human kinds
+build one policy per seat and read the shared ``InputState``; other kinds
+build one policy for all their seats (same kind and argument).
+Add a kind with ``register_kind(SeatKind(...))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .input_state import InputState
+
+
+@dataclass(frozen=True)
+class SeatContext:
+    env: Any  # the PettingZoo ParallelEnv being played
+    input: InputState  # updated by the play loop every frame; human policies read it
+    seed: int | None = None  # run seed (policies are also reset with each episode's seed)
+
+
+@dataclass(frozen=True)
+class SeatKind:
+    name: str
+    build: Callable[[SeatContext, list[str], "str | None"], Any]  # (ctx, seats, arg) -> Policy
+    help: str  # one line for --help and error messages
+    human: bool = False  # one policy per seat, driven by the InputState
+    arg: str = ""  # what ":ARG" means ("" = the kind takes no argument)
+    arg_required: bool = False
+
+
+KINDS: dict[str, SeatKind] = {}
+
+
+def register_kind(kind: SeatKind, replace: bool = False) -> None:
+    if kind.name in KINDS and not replace:
+        raise ValueError(f"seat kind {kind.name!r} is already registered")
+    if not kind.name or ":" in kind.name or "=" in kind.name:
+        raise ValueError(f"bad seat kind name {kind.name!r}")
+    KINDS[kind.name] = kind
+
+
+def known_kinds() -> list[str]:
+    return list(KINDS)
+
+
+def describe_kinds() -> str:
+    """``name[:ARG]  help`` lines, for --help."""
+    rows = []
+    for k in KINDS.values():
+        head = k.name + (f":{k.arg}" if k.arg and k.arg_required else f"[:{k.arg}]" if k.arg else "")
+        rows.append(f"  {head:<24} {k.help}")
+    return "\n".join(rows)
+
+
+def _keyboard(ctx: SeatContext, seats: list[str], arg: str | None):
+    from .keyboard import KeyboardPolicy
+
+    (seat,) = seats
+    return KeyboardPolicy(ctx.env, seat, ctx.input, layout=arg or "both")
+
+
+def _gamepad(ctx: SeatContext, seats: list[str], arg: str | None):
+    from .keyboard import GamepadPolicy
+
+    (seat,) = seats
+    if arg is not None and not arg.isdigit():
+        raise ValueError(f"gamepad:{arg}: the argument is a gamepad number (0, 1, ...)")
+    return GamepadPolicy(ctx.env, seat, ctx.input, device=None if arg is None else int(arg))
+
+
+def _scripted(ctx: SeatContext, seats: list[str], arg: str | None):
+    from ..policies import ScriptedPolicy
+
+    return ScriptedPolicy(ctx.env, seed=ctx.seed)
+
+
+def _random(ctx: SeatContext, seats: list[str], arg: str | None):
+    from ..policies import RandomPolicy
+
+    return RandomPolicy(ctx.env, seed=ctx.seed)
+
+
+for _k in (
+    SeatKind("keyboard", _keyboard, "you, with WASD and/or arrow keys", human=True, arg="wasd|arrows"),
+    SeatKind("gamepad", _gamepad, "you, with a gamepad's left stick", human=True, arg="N"),
+    SeatKind("scripted", _scripted, "the scenario's scripted expert (default for unnamed seats)"),
+    SeatKind("random", _random, "uniform random actions"),
+):
+    register_kind(_k)
