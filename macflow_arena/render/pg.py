@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 import numpy as np
+
+
+_FONTS: dict[int, object] = {}
 
 
 def pygame():
@@ -13,14 +15,18 @@ def pygame():
     import pygame as pg
 
     if not pg.font.get_init():
+        # Fonts made before a pygame.quit() are invalid: start a fresh cache.
+        _FONTS.clear()
         pg.font.init()
     return pg
 
 
-@lru_cache(maxsize=8)
 def font(size: int):
     pg = pygame()
-    return pg.font.Font(None, size)
+    f = _FONTS.get(size)
+    if f is None:
+        f = _FONTS[size] = pg.font.Font(None, size)
+    return f
 
 
 def surface_to_array(surface) -> np.ndarray:

@@ -1,0 +1,346 @@
+"""What every algorithm shares: the team spec, config helpers, presets, and the
+``Algorithm`` base class (seeding, optimizers, metrics, state dicts).
+
+State dicts are flat ``dict[str, Tensor]`` (safetensors-ready):
+``nets.<module>.<param>`` for weights (targets included), ``optim.<name>.<i>.<key>``
+for the optimizer moments of parameter ``i`` (always present: zeros and step 0
+before the first update, which is exactly what Adam initialises lazily),
+``rng.train`` for the training generator and ``meta.step`` for the update count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from .batch import Batch
+
+
+class StateDictError(ValueError):
+    """A state dict or checkpoint does not fit the algorithm (names the key)."""
+
+
+def opt(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best at the call site
+    """A config field with its documentation (the CLI shows ``help``)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    """The shapes an algorithm is built for; a checkpoint records it."""
+
+    n_agents: int  # N, agents in the team
+    obs_dim: int  # D, per-agent observation size (without the agent id)
+    action_dim: int  # A for continuous actions in [-1, 1]; the number of actions if discrete
+    discrete: bool = False  # categorical actions with availability masks
+    state_dim: int = 0  # S, global state size (0: none)
+
+    def __post_init__(self):
+        for k in ("n_agents", "obs_dim", "action_dim"):
+            v = getattr(self, k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"TeamSpec.{k} must be a positive int, got {v!r}")
+        if self.discrete and self.action_dim < 2:
+            raise ValueError("a discrete TeamSpec needs action_dim (number of actions) >= 2")
+
+    def check_compatible(self, other: TeamSpec, what: str = "env") -> None:
+        """Raise a ValueError naming every difference (e.g. a team loaded for another env)."""
+        diffs = [
+            f"{k}: trained with {getattr(self, k)!r}, {what} has {getattr(other, k)!r}"
+            for k in ("n_agents", "obs_dim", "action_dim", "discrete")
+            if getattr(self, k) != getattr(other, k)
+        ]
+        if diffs:
+            raise ValueError(f"checkpoint does not fit this {what}: " + "; ".join(diffs))
+
+
+# Presets fill the network sizes (and only fields a config has).
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "small": {"continuous": {"hidden": (128, 128, 128)}, "discrete": {"hidden": (128, 128, 128)}},
+    "paper": {"continuous": {"hidden": (512,) * 4}, "discrete": {"hidden": (256,) * 4}},
+}
+
+
+def config_fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def config_from_dict(cls, data: dict[str, Any]):
+    """Strict: unknown keys are an error that lists the known ones; lists become tuples."""
+    known = config_fields(cls)
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def config_to_dict(cfg) -> dict[str, Any]:
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+
+
+def resolve_config(cfg, spec: TeamSpec):
+    """Fill the ``None`` (auto) fields that depend on the action space."""
+    auto = {
+        "gamma": 0.99 if spec.discrete else 0.995,
+        "alpha": 3.0 if spec.discrete else 1.0,
+    }
+    names = config_fields(type(cfg))
+    fill = {k: v for k, v in auto.items() if k in names and getattr(cfg, k) is None}
+    return dataclasses.replace(cfg, **fill) if fill else cfg
+
+
+def masked_mean(x: Tensor, w: Tensor) -> Tensor:
+    """Mean of ``x`` weighted by the 0/1 mask ``w`` (same shape); 0 when empty."""
+    return (x * w).sum() / w.sum().clamp_min(1.0)
+
+
+def mix(q: Tensor, alive: Tensor, how: str) -> Tensor:
+    """Additive mixing over the agent axis (last), dead agents excluded (IGM holds)."""
+    s = (q * alive).sum(-1)
+    return s / alive.sum(-1).clamp_min(1.0) if how == "mean" else s
+
+
+def ens_agg(q: Tensor, how: str) -> Tensor:
+    """Aggregate the ensemble axis (first): "mean" or "min"."""
+    return q.min(0).values if how == "min" else q.mean(0)
+
+
+def check_choice(cfg, name: str, options: tuple[str, ...]) -> None:
+    v = getattr(cfg, name)
+    if v not in options:
+        raise ValueError(f"{type(cfg).__name__}.{name}={v!r}: use one of {options}")
+
+
+def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau: Tensor, w: Tensor) -> Tensor:
+    """Flow-matching BC: x_tau = (1 - tau) x0 + tau x1; mean ||v(o, x_tau, tau) - (x1 - x0)||^2
+    over the entries weighted by ``w`` ([..., N]; the action axis is averaged)."""
+    xt = (1 - tau) * x0 + tau * x1
+    v = field(o, xt, tau)
+    return masked_mean(((v - (x1 - x0)) ** 2).mean(-1), w)
+
+
+def sanitize_avail(avail: Tensor) -> Tensor:
+    """Rows with no available action (padding, dead agents) become all-available.
+
+    Only rows that carry zero weight can be empty (``Batch.validate`` checks it),
+    so this changes no loss; it keeps softmaxes finite.
+    """
+    empty = ~avail.any(-1, keepdim=True)
+    return avail | empty
+
+
+def check_avail(avail: Tensor | None, n_actions: int, lead: tuple[int, ...]) -> Tensor | None:
+    """Validate an execution-time mask: shape [..., n_actions], bool, no empty row."""
+    if avail is None:
+        return None
+    avail = torch.as_tensor(avail)
+    if avail.dtype != torch.bool:
+        avail = avail != 0
+    if tuple(avail.shape) != (*lead, n_actions):
+        raise ValueError(f"avail must have shape {(*lead, n_actions)}, got {tuple(avail.shape)}")
+    empty = ~avail.any(-1)
+    if bool(empty.any()):
+        b, i = (int(v) for v in empty.nonzero()[0][:2])
+        raise ValueError(f"avail: agent {i} in row {b} has no available action (all-zero mask)")
+    return avail
+
+
+class Algorithm:
+    """Base class: seeded construction, one state dict format, checked updates."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type] = object
+    continuous_ok: ClassVar[bool] = True
+    discrete_ok: ClassVar[bool] = True
+
+    def __init__(self, spec: TeamSpec, config=None, *, seed: int = 0, device: str | torch.device = "cpu"):
+        if spec.discrete and not self.discrete_ok:
+            raise ValueError(f"{self.name} supports continuous actions only; this team is discrete")
+        if not spec.discrete and not self.continuous_ok:
+            raise ValueError(f"{self.name} supports discrete actions only; this team is continuous")
+        cfg = self.Config() if config is None else config
+        if not isinstance(cfg, self.Config):
+            raise TypeError(f"{self.name} needs a {self.Config.__name__}, got {type(cfg).__name__}")
+        self.spec = spec
+        self.config = resolve_config(cfg, spec)
+        self.device = torch.device(device)
+        self.seed = int(seed)
+        self.step = 0
+        # Weights come from the seed alone; the global RNG is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.nets = nn.ModuleDict(self.build())
+        for k, m in self.nets.items():
+            if k.startswith("target_"):
+                m.requires_grad_(False)
+        self.nets.to(self.device)
+        self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
+        self.gen = torch.Generator(device=self.device)
+        self.gen.manual_seed(self.seed * 1_000_003 + 17)
+        n = spec.n_agents
+        self._eye = torch.eye(n, device=self.device)
+
+    # -- to implement -------------------------------------------------------
+    def build(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Default: one Adam over every non-target module."""
+        params = [p for k, m in self.nets.items() if not k.startswith("target_") for p in m.parameters()]
+        return {"main": self.adam(params)}
+
+    def losses(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        """Total loss and named 0-d metrics (keys ``critic/...``, ``actor/...``)."""
+        raise NotImplementedError
+
+    def act(self, obs, generator: torch.Generator, avail=None) -> Tensor:
+        raise NotImplementedError
+
+    # -- shared helpers -----------------------------------------------------
+    @property
+    def centralized_execution(self) -> bool:
+        """True if ``act`` lets an agent see other agents' observations."""
+        return False
+
+    def adam(self, params) -> torch.optim.Optimizer:
+        params = list(params)
+        try:  # the fused kernel (CPU and CUDA, torch >= 2.4) is several times faster
+            return torch.optim.Adam(params, lr=self.config.lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            return torch.optim.Adam(params, lr=self.config.lr, foreach=True)
+
+    def with_id(self, obs: Tensor) -> Tensor:
+        """Append the agent one-hot id: [..., N, D] -> [..., N, D + N]."""
+        eye = self._eye.expand(*obs.shape[:-2], *self._eye.shape)
+        return torch.cat([obs, eye], -1)
+
+    def randn(self, *shape: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(shape, generator=generator or self.gen, device=self.device)
+
+    def rand(self, *shape: int) -> Tensor:
+        return torch.rand(shape, generator=self.gen, device=self.device)
+
+    def _obs_in(self, obs) -> Tensor:
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        n, d = self.spec.n_agents, self.spec.obs_dim
+        if obs.ndim != 3 or obs.shape[1:] != (n, d):
+            raise ValueError(f"obs must have shape [B, {n}, {d}], got {tuple(obs.shape)}")
+        if not bool(torch.isfinite(obs).all()):
+            raise ValueError("obs contains NaN or inf")
+        return obs
+
+    def _avail_in(self, avail, obs: Tensor) -> Tensor | None:
+        if not self.spec.discrete:
+            if avail is not None:
+                raise ValueError("avail is for discrete action spaces only")
+            return None
+        return check_avail(
+            None if avail is None else torch.as_tensor(avail, device=self.device),
+            self.spec.action_dim,
+            tuple(obs.shape[:2]),
+        )
+
+    @torch.no_grad()
+    def polyak(self, online: str, target: str, tau: float) -> None:
+        t = list(self.nets[target].parameters())
+        o = list(self.nets[online].parameters())
+        torch._foreach_lerp_(t, o, tau)
+
+    def prepare(self, batch: Batch) -> Batch:
+        batch = batch.to(self.device)
+        batch.validate(self.spec)
+        return batch
+
+    # -- one update -----------------------------------------------------------
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One gradient step on ``batch``; returns float metrics. Raises
+        FloatingPointError (and does not step) on a non-finite loss or gradient."""
+        batch = self.prepare(batch)
+        names = self.active_optimizers()
+        total, metrics = self.losses(batch)
+        for k in names:
+            self.optimizers[k].zero_grad(set_to_none=True)
+        total.backward()
+        grads = [p.grad for k in names for g in self.optimizers[k].param_groups for p in g["params"] if p.grad is not None]
+        gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else total.new_zeros(())
+        keys = list(metrics) + ["loss/total", "grad/norm"]
+        vals = torch.stack([*(v.detach().float() for v in metrics.values()), total.detach().float(), gnorm]).tolist()
+        out = dict(zip(keys, vals))
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            where = [n for n, p in self.nets.named_parameters() if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+            raise FloatingPointError(f"{self.name}: non-finite {bad}" + (f" (gradients of {where[:5]})" if where else ""))
+        for k in names:
+            self.optimizers[k].step()
+        self.after_step()
+        self.step += 1
+        return out
+
+    def active_optimizers(self) -> list[str]:
+        return list(self.optimizers)
+
+    def after_step(self) -> None:
+        """Target updates etc."""
+
+    # -- state ------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = {}
+        for k, v in self.nets.state_dict().items():
+            out[f"nets.{k}"] = v.detach().clone()
+        for name, o in self.optimizers.items():
+            i = 0
+            for g in o.param_groups:
+                for p in g["params"]:
+                    st = o.state.get(p) or {}
+                    for key, init in self._adam_init(p).items():
+                        v = st.get(key, init)
+                        out[f"optim.{name}.{i}.{key}"] = torch.as_tensor(v).detach().to("cpu" if key == "step" else p.device).clone()
+                    i += 1
+        out["rng.train"] = self.gen.get_state().clone()
+        out["meta.step"] = torch.tensor(self.step, dtype=torch.int64)
+        return out
+
+    @staticmethod
+    def _adam_init(p: Tensor) -> dict[str, Tensor]:
+        # What torch.optim.Adam creates on the first step (amsgrad off).
+        return {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
+
+    def load_state_dict(self, sd: dict[str, Tensor]) -> None:
+        """Strict: every key present, no extra key, same shapes and dtypes, all finite."""
+        ref = self.state_dict()
+        missing = sorted(set(ref) - set(sd))
+        extra = sorted(set(sd) - set(ref))
+        if missing or extra:
+            raise StateDictError(
+                f"{self.name}: state dict mismatch: missing {missing[:8]}{'...' if len(missing) > 8 else ''}, "
+                f"unexpected {extra[:8]}{'...' if len(extra) > 8 else ''}"
+            )
+        for k, r in ref.items():
+            v = sd[k]
+            if not isinstance(v, Tensor):
+                raise StateDictError(f"{k}: expected a tensor, got {type(v).__name__}")
+            if k == "rng.train" and v.shape != r.shape:
+                continue  # generator of another device: handled below
+            if tuple(v.shape) != tuple(r.shape) or v.dtype != r.dtype:
+                raise StateDictError(f"{k}: expected {r.dtype} {tuple(r.shape)}, got {v.dtype} {tuple(v.shape)}")
+            if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                raise StateDictError(f"{k}: contains NaN or inf")
+        nets_sd = {k[5:]: sd[k] for k in ref if k.startswith("nets.")}
+        self.nets.load_state_dict(nets_sd, strict=True)
+        for name, o in self.optimizers.items():
+            state, i = {}, 0
+            for g in o.param_groups:
+                for _p in g["params"]:
+                    state[i] = {key: sd[f"optim.{name}.{i}.{key}"] for key in ("step", "exp_avg", "exp_avg_sq")}
+                    i += 1
+            o.load_state_dict({"state": state, "param_groups": o.state_dict()["param_groups"]})
+        self.step = int(sd["meta.step"])
+        if sd["rng.train"].shape == ref["rng.train"].shape:
+            self.gen.set_state(sd["rng.train"].to("cpu", torch.uint8))
+        else:  # saved on another device: the stream cannot continue, reseed from the step
+            self.gen.manual_seed(self.seed * 1_000_003 + 17 + self.step)

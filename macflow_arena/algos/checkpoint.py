@@ -1,0 +1,243 @@
+"""Checkpoints: one safetensors file (weights, optimizer moments, RNG state,
+all as tensors) whose header carries the JSON metadata, plus the same metadata
+as a readable ``.json`` next to it.
+
+Metadata: format and version, algorithm name, team spec, resolved config,
+step, seed, package and torch versions, dataset manifest hash, and whatever
+the trainer adds (``extra``). Both files are written atomically (temp file in
+the same folder, fsync, rename, folder fsync): a killed save leaves the last
+good checkpoint in place. Loading reads the weights file only.
+
+Loading never unpickles: ``.pt``/``.pth``/``.pkl``/``.ckpt`` files and files
+that start like a pickled or zipped torch file are refused before anything is
+run. The safetensors header is checked by hand (size, bounds, dtypes, offsets)
+before the library parses it, then the tensors must match the algorithm
+exactly (names, shapes, dtypes) and be finite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import torch
+from torch import Tensor
+
+from .. import __version__
+from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
+
+FORMAT = "macflow-arena/checkpoint"
+FORMAT_VERSION = 1
+META_KEY = "macflow_arena"
+MAX_HEADER = 32 * 1024 * 1024  # bytes; safetensors allows 100 MB, ours are a few KB
+REFUSED_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
+DTYPES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    algo: Algorithm
+    meta: dict[str, Any]
+    extra_tensors: dict[str, Tensor] = field(default_factory=dict)
+
+
+def _import_safetensors():
+    try:
+        import safetensors.torch as st
+    except ImportError as e:  # convention 9
+        raise ImportError('checkpoints need safetensors: pip install "macflow-arena[train]"') from e
+    return st
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def sidecar(path: str | os.PathLike) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    algo: Algorithm,
+    *,
+    dataset_hash: str | None = None,
+    extra: dict[str, Any] | None = None,
+    extra_tensors: dict[str, Tensor] | None = None,
+) -> Path:
+    """Save ``algo`` (and the trainer's ``extra`` JSON and ``extra_tensors``, e.g.
+    a sampler's RNG state) to ``path`` (``.safetensors``) and its ``.json``."""
+    st = _import_safetensors()
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"checkpoint path must end in .safetensors, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in algo.state_dict().items()}
+    for k, v in (extra_tensors or {}).items():
+        tensors[f"extra.{k}"] = v.detach().to("cpu").contiguous().clone()
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "algo": algo.name,
+        "spec": dataclasses.asdict(algo.spec),
+        "config": config_to_dict(algo.config),
+        "step": algo.step,
+        "seed": algo.seed,
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "dataset_hash": dataset_hash,
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "extra": extra or {},
+    }
+    text = json.dumps(meta, indent=2, sort_keys=True)
+    atomic_write(path, st.save(tensors, metadata={META_KEY: text}))
+    atomic_write(sidecar(path), (text + "\n").encode())
+    return path
+
+
+def _fail(path: Path, msg: str) -> NoReturn:
+    raise CheckpointError(f"{path}: {msg}")
+
+
+def check_header(path: Path, data: bytes) -> dict[str, Any]:
+    """Validate the safetensors framing by hand; return the parsed header."""
+    if len(data) < 8:
+        _fail(path, f"file is {len(data)} bytes, too short for a safetensors header")
+    n = int.from_bytes(data[:8], "little")
+    if n > MAX_HEADER:
+        _fail(path, f"header of {n} bytes exceeds the {MAX_HEADER}-byte limit")
+    if 8 + n > len(data):
+        _fail(path, f"header ({n} bytes) runs past the end of the file ({len(data)} bytes)")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        _fail(path, f"header is not valid JSON ({e})")
+    if not isinstance(header, dict):
+        _fail(path, "header is not a JSON object")
+    body = len(data) - 8 - n
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                _fail(path, "__metadata__ must map strings to strings")
+            continue
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            _fail(path, f"tensor {name!r}: malformed entry")
+        dt, shape, off = info["dtype"], info["shape"], info["data_offsets"]
+        if dt not in DTYPES:
+            _fail(path, f"tensor {name!r}: unsupported dtype {dt!r}")
+        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+            _fail(path, f"tensor {name!r}: bad shape {shape!r}")
+        if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off) and 0 <= off[0] <= off[1] <= body):
+            _fail(path, f"tensor {name!r}: data offsets {off!r} outside the {body}-byte data section")
+        if off[1] - off[0] != math.prod(shape) * DTYPES[dt]:
+            _fail(path, f"tensor {name!r}: {off[1] - off[0]} bytes do not hold {dt} {shape}")
+        spans.append((off[0], off[1], name))
+    spans.sort()
+    pos = 0
+    for a, b, name in spans:
+        if a != pos:
+            _fail(path, f"tensor {name!r}: data section has a gap or overlap at byte {a}")
+        pos = b
+    if pos != body:
+        _fail(path, f"data section has {body - pos} trailing bytes")
+    return header
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """Metadata and raw tensors of a checkpoint, after the framing checks."""
+    path = Path(path)
+    if path.suffix.lower() in REFUSED_SUFFIXES:
+        _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors checkpoint")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        _fail(path, f"cannot read ({e.strerror or e})")
+    try:
+        header = check_header(path, data)
+    except CheckpointError:
+        if (data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or data[:4] == b"PK\x03\x04":
+            _fail(path, "this is a pickled (torch.save) file, which can run code when loaded; it is refused unread. Use a .safetensors checkpoint")
+        raise
+    raw = header.get("__metadata__", {}).get(META_KEY)
+    if raw is None:
+        _fail(path, "not a macflow-arena checkpoint (no metadata in the header)")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as e:
+        _fail(path, f"checkpoint metadata is not valid JSON ({e})")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        _fail(path, "not a macflow-arena checkpoint (unknown format)")
+    if meta.get("format_version") != FORMAT_VERSION:
+        _fail(path, f"checkpoint format version {meta.get('format_version')!r}; this release reads version {FORMAT_VERSION}")
+    st = _import_safetensors()
+    try:
+        tensors = st.load(data)
+    except Exception as e:  # the library's own checks, as a clean error
+        _fail(path, f"safetensors could not parse the file ({e})")
+    return meta, tensors
+
+
+def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cpu", spec: TeamSpec | None = None) -> Checkpoint:
+    """Rebuild the algorithm a checkpoint was saved from (exact resume on the same device).
+
+    ``spec``: the team the caller will run; a mismatch is a clear error.
+    """
+    from .registry import ALGOS
+
+    path = Path(path)
+    meta, tensors = read_checkpoint(path)
+    name = meta.get("algo")
+    if name not in ALGOS:
+        _fail(path, f"unknown algorithm {name!r}; known: {sorted(ALGOS)}")
+    cls = ALGOS[name]
+    try:
+        saved = TeamSpec(**meta["spec"])
+        config = config_from_dict(cls.Config, meta["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        _fail(path, f"bad spec or config in the metadata ({e})")
+    if spec is not None:
+        try:
+            saved.check_compatible(spec)
+        except ValueError as e:
+            _fail(path, str(e))
+    algo = cls(saved, config, seed=int(meta.get("seed", 0)), device=device)
+    extra = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
+    state = {k: v for k, v in tensors.items() if not k.startswith("extra.")}
+    try:
+        algo.load_state_dict(state)
+    except StateDictError as e:
+        _fail(path, str(e))
+    if meta.get("step") != algo.step:
+        _fail(path, f"metadata step {meta.get('step')!r} differs from the stored step {algo.step}")
+    return Checkpoint(algo, meta, extra)  # extra tensors stay on the CPU (RNG states must)

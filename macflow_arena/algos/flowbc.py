@@ -1,0 +1,65 @@
+"""Flow BC: MAC-Flow's multi-step teacher alone (no distillation, no Q).
+
+Execution integrates the velocity field with K Euler steps from Gaussian noise
+(K forwards per decision). With ``teacher="per_agent"`` (default) each agent
+samples from its own observation; ``"joint"`` attends across agents, so
+execution is centralized (``centralized_execution`` is True).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import Algorithm, check_choice, flow_matching_loss, opt
+from .batch import Batch
+from .nets import euler, make_field, masked_argmax
+
+
+@dataclass(frozen=True)
+class FlowBCConfig:
+    hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of the velocity field (presets set them)")
+    lr: float = opt(3e-4, "Adam learning rate")
+    flow_steps: int = opt(10, "Euler steps K per decision")
+    teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
+    layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
+
+    def __post_init__(self):
+        check_choice(self, "teacher", ("joint", "per_agent"))
+        if self.flow_steps < 1:
+            raise ValueError("FlowBCConfig.flow_steps must be >= 1")
+
+
+class FlowBC(Algorithm):
+    name = "flowbc"
+    Config = FlowBCConfig
+
+    def build(self):
+        s, c = self.spec, self.config
+        return {"teacher": make_field(c.teacher, s.obs_dim + s.n_agents, s.action_dim, c.hidden, c.layer_norm)}
+
+    @property
+    def centralized_execution(self) -> bool:
+        return self.config.teacher == "joint"
+
+    def losses(self, b: Batch):
+        s = self.spec
+        B, T, N, A = b.B, b.T, s.n_agents, s.action_dim
+        o = self.with_id(b.obs[:, :-1])
+        w = b.mask[..., None] * b.alive[:, :-1]
+        x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
+        x0 = self.randn(B, T, N, A)
+        tau = self.rand(B, T, N if self.config.teacher == "per_agent" else 1, 1)
+        loss = flow_matching_loss(self.nets["teacher"], o, x1, x0, tau, w)
+        return loss, {"actor/flow_loss": loss}
+
+    @torch.inference_mode()
+    def act(self, obs, generator: torch.Generator, avail=None) -> Tensor:
+        obs = self._obs_in(obs)
+        avail = self._avail_in(avail, obs)
+        x0 = torch.randn((obs.shape[0], self.spec.n_agents, self.spec.action_dim), generator=generator, device=self.device)
+        x = euler(self.nets["teacher"], self.with_id(obs), x0, self.config.flow_steps)
+        return masked_argmax(x, avail) if self.spec.discrete else x.clamp(-1, 1)

@@ -1,0 +1,188 @@
+"""MAC-Flow: a flow-matching teacher of the joint behaviour, distilled into
+one-step decentralized students guided by per-agent critics under IGM.
+
+One update trains everything with one Adam optimizer (as the official code):
+
+    loss = critic_TD + flow_BC + alpha * distill + Q_term
+
+- critic_TD: per-agent ensemble Q_i, additive mixing over alive agents (mean for
+  continuous, sum for discrete), y = r + gamma (1 - terminated_t) Qbar'(o', a')
+  with a' from the student on o'; Polyak target.
+- flow_BC: the teacher's velocity field regresses a - x0 along x_tau.
+- distill: student(o_i, z) matches the teacher's K-step Euler sample from the
+  SAME noise z (discrete: cross-entropy to the teacher's masked argmax).
+- Q_term: -lambda * mixed Q(o, student action), critic frozen,
+  lambda = stopgrad(1 / mean |mixed Q|). Discrete: the expected Q under the
+  student's masked softmax (the official code's argmax carries no gradient).
+
+Options beyond the official code: ``teacher="joint"`` (default: attention across
+agents, models the joint action) or ``"per_agent"`` (as coded); ``noise="shared"``
+(every student sees the joint noise z = [z_1..z_N], drawn from a seed the agents
+agree on before the episode) or ``"private"`` (z_i, as in the paper).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
+from .batch import Batch
+from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits
+
+
+@dataclass(frozen=True)
+class MACFlowConfig:
+    hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of teacher, student and critic (presets set them)")
+    lr: float = opt(3e-4, "Adam learning rate (one optimizer for every part)")
+    gamma: float | None = opt(None, "discount; None = 0.995 continuous, 0.99 discrete")
+    tau: float = opt(0.005, "Polyak rate of the target critic")
+    alpha: float | None = opt(None, "distillation weight; None = 1.0 continuous, 3.0 discrete")
+    flow_steps: int = opt(10, "Euler steps K of the teacher for distillation targets")
+    teacher: str = opt("joint", "'joint': transformer over agent tokens; 'per_agent': shared MLP (official code)")
+    noise: str = opt("shared", "'shared': students see the joint noise z (agreed seed); 'private': z_i (paper)")
+    q_agg: str = opt("mean", "target ensemble aggregation: 'mean' or 'min'")
+    normalize_q: bool = opt(True, "scale the Q term by stopgrad(1 / mean |mixed Q|)")
+    ensemble: int = opt(2, "critic heads per agent")
+    critic_layer_norm: bool = opt(True, "LayerNorm in the critics")
+    actor_layer_norm: bool = opt(False, "LayerNorm in the teacher MLP and the student")
+
+    def __post_init__(self):
+        check_choice(self, "teacher", ("joint", "per_agent"))
+        check_choice(self, "noise", ("shared", "private"))
+        check_choice(self, "q_agg", ("mean", "min"))
+        if self.flow_steps < 1:
+            raise ValueError("MACFlowConfig.flow_steps must be >= 1")
+
+
+class MACFlow(Algorithm):
+    name = "macflow"
+    Config = MACFlowConfig
+
+    def build(self):
+        s, c = self.spec, self.config
+        obs_in = s.obs_dim + s.n_agents
+        nz = s.action_dim * (s.n_agents if c.noise == "shared" else 1)
+        critic = Critic(obs_in, s.action_dim, c.hidden, s.discrete, c.ensemble, c.critic_layer_norm)
+        return {
+            "teacher": make_field(c.teacher, obs_in, s.action_dim, c.hidden, c.actor_layer_norm),
+            "student": Student(obs_in, nz, s.action_dim, c.hidden, c.actor_layer_norm),
+            "critic": critic,
+            "target_critic": copy.deepcopy(critic),
+        }
+
+    @property
+    def mix_how(self) -> str:
+        return "sum" if self.spec.discrete else "mean"
+
+    def z_in(self, z: Tensor) -> Tensor:
+        """Joint noise [..., N, A] -> each student's noise input: z_i, or all of z."""
+        if self.config.noise == "private":
+            return z
+        n = z.shape[-2]
+        return z.flatten(-2).unsqueeze(-2).expand(*z.shape[:-2], n, n * z.shape[-1])
+
+    def _next_value(self, o_next: Tensor, out_next: Tensor, avail_next: Tensor | None, alive_next: Tensor) -> Tensor:
+        """Mixed target-critic value at o' under the student's action ([B, T])."""
+        c = self.config
+        if self.spec.discrete:
+            a = masked_argmax(out_next, avail_next)
+            qn = self.nets["target_critic"](o_next)
+            qn = qn.gather(-1, a.expand(qn.shape[0], *a.shape)[..., None])[..., 0]
+        else:
+            qn = self.nets["target_critic"](o_next, out_next.clamp(-1, 1))
+        return mix(ens_agg(qn, c.q_agg), alive_next, self.mix_how)
+
+    @torch.no_grad()
+    def td_target(self, batch: Batch) -> Tensor:
+        """y = r + gamma (1 - terminated) V'(o') for each step ([B, T]); for checks."""
+        b = self.prepare(batch)
+        o = self.with_id(b.obs[:, 1:])
+        z = self.randn(b.B, b.T, self.spec.n_agents, self.spec.action_dim)
+        out = self.nets["student"](o, self.z_in(z))
+        avail = sanitize_avail(b.avail[:, 1:]) if self.spec.discrete else None
+        v = self._next_value(o, out, avail, b.alive[:, 1:])
+        return b.rewards + self.config.gamma * (1 - b.terminated) * v
+
+    def losses(self, b: Batch):
+        s, c = self.spec, self.config
+        B, T, N, A = b.B, b.T, s.n_agents, s.action_dim
+        nets = self.nets
+        o = self.with_id(b.obs)  # [B, T+1, N, D+N]
+        o_t, o_n = o[:, :-1], o[:, 1:]
+        alive_t, alive_n = b.alive[:, :-1], b.alive[:, 1:]
+        w = b.mask[..., None] * alive_t  # per-agent weights [B, T, N]
+        avail = sanitize_avail(b.avail) if s.discrete else None
+        avail_t = avail[:, :-1] if s.discrete else None
+
+        # Students on all T+1 observations with one noise draw: [:T] feeds the actor
+        # terms, [1:] (detached) the TD target's next actions.
+        z = self.randn(B, T + 1, N, A)
+        out = nets["student"](o, self.z_in(z))
+        mu = out[:, :-1]
+
+        # Critic: TD on the mixed Q, bootstrapping with the flag of the step taken.
+        with torch.no_grad():
+            v_next = self._next_value(o_n, out[:, 1:].detach(), avail[:, 1:] if s.discrete else None, alive_n)
+            y = b.rewards + c.gamma * (1 - b.terminated) * v_next
+        if s.discrete:
+            q_all = nets["critic"](o_t)  # [E, B, T, N, n]
+            q_data = q_all.gather(-1, b.actions.expand(q_all.shape[0], *b.actions.shape)[..., None])[..., 0]
+        else:
+            q_data = nets["critic"](o_t, b.actions)  # [E, B, T, N]
+        q_mix = mix(q_data, alive_t, self.mix_how)  # [E, B, T]
+        critic_loss = masked_mean(((q_mix - y) ** 2).mean(0), b.mask)
+
+        # Teacher: flow-matching BC of the (joint) action.
+        x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
+        x0 = self.randn(B, T, N, A)
+        tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
+        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w)
+
+        # Distillation: the same noise z into the teacher's Euler sampler and the students.
+        target = euler(nets["teacher"], o_t, z[:, :-1], c.flow_steps)
+        if s.discrete:
+            logits = masked_logits(mu, avail_t)
+            label = masked_argmax(target, avail_t)
+            distill = masked_mean(F.cross_entropy(logits.flatten(0, -2), label.flatten(), reduction="none").view(label.shape), w)
+            pi = torch.softmax(logits, -1)
+            q_pi = (pi * q_all.detach().mean(0)).sum(-1)  # expected Q under the masked softmax
+        else:
+            distill = masked_mean(((mu - target.clamp(-1, 1)) ** 2).mean(-1), w)
+            q_pi = nets["critic"](o_t, mu.clamp(-1, 1), frozen=True).mean(0)
+        q_pi_mix = mix(q_pi, alive_t, self.mix_how)  # [B, T]
+        lam = 1.0 / masked_mean(q_pi_mix.abs(), b.mask).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
+        q_loss = -lam * masked_mean(q_pi_mix, b.mask)
+
+        total = critic_loss + flow_loss + c.alpha * distill + q_loss
+        return total, {
+            "critic/loss": critic_loss,
+            "critic/q_mean": masked_mean(q_mix.mean(0), b.mask),
+            "critic/target_mean": masked_mean(y, b.mask),
+            "actor/flow_loss": flow_loss,
+            "actor/distill_loss": distill,
+            "actor/q_loss": q_loss,
+            "actor/q_mean": masked_mean(q_pi_mix, b.mask),
+            "actor/lambda": lam,
+        }
+
+    def after_step(self) -> None:
+        self.polyak("critic", "target_critic", self.config.tau)
+
+    @torch.inference_mode()
+    def act(self, obs, generator: torch.Generator, avail=None) -> Tensor:
+        """Each agent runs its own student once: a_i = mu(o_i, z_i) (private) or
+        mu(o_i, z) with the joint noise z every agent draws from the agreed
+        ``generator`` (shared); no other agent's observation is used."""
+        obs = self._obs_in(obs)
+        avail = self._avail_in(avail, obs)
+        B, N, A = obs.shape[0], self.spec.n_agents, self.spec.action_dim
+        z = torch.randn((B, N, A), generator=generator, device=self.device)
+        # One concatenation [o_i, id_i, noise] straight into the student's MLP.
+        x = torch.cat([obs, self._eye.expand(B, N, N), self.z_in(z)], -1)
+        out = self.nets["student"].net(x)
+        return masked_argmax(out, avail) if self.spec.discrete else out.clamp(-1, 1)
