@@ -54,6 +54,9 @@ class RandomPolicy:
         return out
 
     def act_batch(self, obs: np.ndarray, first: np.ndarray, action_space, n_agents: int):
+        if isinstance(obs, dict) and "action_mask" in obs:  # masked (skirmish VectorEnv): uniform legal
+            mask = np.asarray(obs["action_mask"])
+            return (self.rng.uniform(size=mask.shape) * mask).argmax(axis=-1)
         b = obs.shape[0]
         if hasattr(action_space, "n"):
             return self.rng.integers(action_space.n, size=(b, n_agents))
@@ -69,6 +72,15 @@ class ScriptedPolicy:
     """
 
     name = "scripted"
+
+    def __new__(cls, env, *args, **kwargs):
+        # Dispatch by env family: skirmish seats get the focus-fire script
+        # (a ScriptedPolicy subclass); particle envs keep this class.
+        if cls is ScriptedPolicy and getattr(getattr(_unwrap(env), "task", None), "family", None) == "skirmish":
+            from .envs.skirmish.scripted import SkirmishScriptedPolicy
+
+            return super().__new__(SkirmishScriptedPolicy)
+        return super().__new__(cls)
 
     def __init__(self, env, seed: int | None = None, noise: float = 0.0, epsilon: float = 0.0):
         from .envs.particle.scripted import SCRIPTS
@@ -110,7 +122,11 @@ class ScriptedPolicy:
         if not agents:
             return {}
         idx = [self._index[a] for a in agents]
-        batch = np.stack([np.asarray(obs[a], dtype=np.float64) for a in agents])[None]
+        rows = [np.asarray(obs[a], dtype=np.float64) for a in agents]
+        # Seats may see different obs dims (tag with an external prey): zero-pad like the VectorEnv.
+        batch = np.zeros((1, len(rows), max(r.shape[0] for r in rows)))
+        for j, r in enumerate(rows):
+            batch[0, j, : r.shape[0]] = r
         acts = self.act_batch(batch, np.array([self._first]), idx)[0]
         self._first = False
         return {a: acts[j] for j, a in enumerate(agents)}

@@ -14,6 +14,8 @@ EXAMPLES = """examples:
   macflow-arena play particle/spread --seat agent_1=gamepad --seat '*=random'
   macflow-arena play particle/spread --seat agent_0=scripted  # just watch
   macflow-arena play particle/tag --headless --frames 200     # no window (smoke test)
+  macflow-arena play skirmish/3m --seat ally_0=keyboard       # WASD move, number keys attack, mouse too
+  macflow-arena play skirmish/2s3z --against                  # command the enemy side with the mouse
 
 keys: WASD/arrows move, R resets the episode, P pauses, Esc or closing the window quits.
 """
@@ -35,6 +37,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--episodes", type=int, default=None, help="stop after N finished episodes")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
     p.add_argument("--headless", action="store_true", help="no window and no pacing (needs --frames or --episodes)")
+    p.add_argument("--record", metavar="NAME", default=None,
+                   help="store every finished episode in dataset NAME (or a path); appends across sessions")
+    p.add_argument(
+        "--against",
+        action="store_true",
+        help="skirmish maps: command the whole enemy side with the mouse (click/drag to select, right-click "
+        "to attack or move, Tab selects all) against the allies (scripted unless --seat names them)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,15 +57,24 @@ def run(args) -> int:
             raise CommandError(f"--{name} must be >= 1, got {v}")
     if args.headless and args.frames is None and args.episodes is None:
         raise CommandError("--headless needs --frames N or --episodes N (there is no Esc key without a window)")
+    seats = args.seat
+    if args.against:
+        from ..play.skirmish_commander import against_seats
+        from ..registry import resolve
+
+        if resolve(args.env).family != "skirmish":
+            raise CommandError(f"--against is for skirmish maps; {args.env} is not one")
+        seats = list(seats or []) + against_seats(args.env)
     try:
         result = play(
             args.env,
-            args.seat,
+            seats,
             headless=args.headless,
             max_frames=args.frames,
             max_episodes=args.episodes,
             fps=args.fps,
             seed=args.seed,
+            record=args.record,
         )
     except Exception as e:
         pg = sys.modules.get("pygame")

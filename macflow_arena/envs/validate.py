@@ -82,3 +82,25 @@ def check_batch(actions: Any, shape: tuple, discrete: bool, n_actions: int = 0) 
     if arr.size and (arr.min() < -1 - 1e-6 or arr.max() > 1 + 1e-6):
         raise ActionError("continuous actions must lie in [-1, 1]")
     return np.clip(arr, -1.0, 1.0)
+
+
+class IllegalActionError(ActionError):
+    """An action that the agent's action mask forbids right now."""
+
+
+def illegal_action_message(agent: str, action: int, mask: np.ndarray, name=None) -> str:
+    """``agent``'s ``action`` is masked: say which one and list the legal ones (named by ``name(a)``)."""
+    legal = [int(a) for a in np.flatnonzero(mask)]
+    label = (lambda a: f"{a} ({name(a)})") if name is not None else str
+    return (
+        f"{agent}: action {label(int(action))} is illegal now (masked by action_mask); "
+        f"legal actions: {', '.join(label(a) for a in legal) or 'none'}. "
+        f"Pick from obs[agent]['action_mask'], or make the env with illegal_action='noop' "
+        f"to replace masked actions by a no-op and count them."
+    )
+
+
+def masked_violations(actions: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Boolean [..] array: where the integer ``actions`` [..] are 0 in ``masks`` [.., n]."""
+    picked = np.take_along_axis(masks, actions[..., None].astype(np.intp), axis=-1)[..., 0]
+    return picked == 0

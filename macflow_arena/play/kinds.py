@@ -56,7 +56,15 @@ def describe_kinds() -> str:
     return "\n".join(rows)
 
 
+def _family(env) -> str:
+    return getattr(getattr(env, "unwrapped", env), "family", "")
+
+
 def _keyboard(ctx: SeatContext, seats: list[str], arg: str | None):
+    if _family(ctx.env) == "skirmish":  # skirmish units: moves, attacks and standing orders
+        from .skirmish_input import skirmish_seat
+
+        return skirmish_seat(ctx, seats, "keyboard", arg)
     from .keyboard import KeyboardPolicy
 
     (seat,) = seats
@@ -72,6 +80,22 @@ def _gamepad(ctx: SeatContext, seats: list[str], arg: str | None):
     return GamepadPolicy(ctx.env, seat, ctx.input, device=None if arg is None else int(arg))
 
 
+def _mouse(ctx: SeatContext, seats: list[str], arg: str | None):
+    if _family(ctx.env) != "skirmish":
+        raise ValueError("mouse seats play skirmish maps; use keyboard or gamepad here")
+    from .skirmish_input import skirmish_seat
+
+    return skirmish_seat(ctx, seats, "mouse", arg)
+
+
+def _commander(ctx: SeatContext, seats: list[str], arg: str | None):
+    if _family(ctx.env) != "skirmish":
+        raise ValueError("commander seats play skirmish maps (play --against)")
+    from .skirmish_commander import commander_seats
+
+    return commander_seats(ctx, seats, arg)
+
+
 def _scripted(ctx: SeatContext, seats: list[str], arg: str | None):
     from ..policies import ScriptedPolicy
 
@@ -85,9 +109,13 @@ def _random(ctx: SeatContext, seats: list[str], arg: str | None):
 
 
 for _k in (
-    SeatKind("keyboard", _keyboard, "you, with WASD and/or arrow keys", human=True, arg="wasd|arrows"),
+    SeatKind("keyboard", _keyboard, "you, with WASD and/or arrow keys (skirmish: + number keys, mouse)", human=True,
+             arg="wasd|arrows"),
     SeatKind("gamepad", _gamepad, "you, with a gamepad's left stick", human=True, arg="N"),
     SeatKind("scripted", _scripted, "the scenario's scripted expert (default for unnamed seats)"),
     SeatKind("random", _random, "uniform random actions"),
+    SeatKind("mouse", _mouse, "you, with the mouse (skirmish: click to move, right-click to attack)", human=True),
+    # not ``human``: one commander drives all its seats (it reads the mouse itself)
+    SeatKind("commander", _commander, "you, commanding all these units with the mouse (skirmish --against)"),
 ):
     register_kind(_k)

@@ -65,6 +65,7 @@ def play(
     record_frames: bool = False,
     overrides: Mapping[str, Any] | None = None,
     size: int | None = None,
+    record: str | None = None,
 ) -> PlayResult:
     """Play ``env_id``: ``seats`` like ``["agent_0=keyboard", "agent_1=random"]``.
 
@@ -73,6 +74,7 @@ def play(
     headless). The window runs at ``fps`` (default: the env's
     ``render_fps``); headless runs as fast as possible and draws only when
     ``record_frames``. Stops at ``max_frames`` / ``max_episodes`` / Esc.
+    ``record`` names a dataset that stores every finished episode (quality "human").
     """
     from ..registry import make
 
@@ -84,10 +86,16 @@ def play(
     if specs:
         env_overrides.update(seat_overrides(env_id, specs, env_overrides))
     env = make(env_id, render_mode="rgb_array", **env_overrides)
+    if record is not None:  # a dataset (name or path): finished episodes commit at once, see data/human.py
+        from ..data.human import record_play
+
+        env = record_play(env, record)
     window = None
     try:
         state = InputState()
         seating = build_seating(env, specs if specs is not None else default_human_seats(env), state, seed)
+        if record is not None:
+            env.set_seats(policies=seating.kinds, human_seats=seating.human_seats)
         session = Session(env, seating, seed=seed, size=size)
         fps = int(fps or env.metadata.get("render_fps", 10))
         result = PlayResult(env_id=env.metadata.get("name", env_id), seed=session.seed, seats=dict(seating.kinds))

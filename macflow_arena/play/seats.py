@@ -18,9 +18,11 @@ from .kinds import KINDS, SeatContext, known_kinds
 # (family, task) -> overrides that add seats, tried in order.
 OPTIONAL_SEATS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("particle", "tag"): [{"prey_control": "external"}],
+    ("skirmish", "battle"): [{"enemy_control": "external"}],
+    ("skirmish", "procedural"): [{"enemy_control": "external"}],
 }
 # family -> the kind a lone human gets when no seat is named (``play ENV``).
-DEFAULT_HUMAN_KIND: dict[str, str] = {"particle": "keyboard"}
+DEFAULT_HUMAN_KIND: dict[str, str] = {"particle": "keyboard", "skirmish": "keyboard"}
 DEFAULT_KIND = "scripted"
 WILDCARD = "*"
 

@@ -1,0 +1,86 @@
+"""Skirmish throughput: agent-steps per second with random legal actions.
+
+    python benchmarks/skirmish_throughput.py [--seconds 3] [--ids skirmish/3m skirmish/gen-10v10] [--batch 1 1024]
+
+For every id and batch size B it steps ``make_vec(id, B)`` (auto-reset included)
+with uniformly random legal actions drawn from the masks in one vectorised call,
+and, for B = 1, also the PettingZoo ``ParallelEnv`` through its dict API.
+An agent-step is one seat of one battle advanced by one step (B * A per
+VectorEnv step, as JaxMARL counts SMAX; dead seats included), so numbers are
+comparable across batch sizes. Prints a Markdown table with wall-clock rates and
+rates per CPU-second of this process (steadier on a shared machine; the load
+average before the run is printed too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+import macflow_arena
+
+
+def bench_vector(env_id: str, batch: int, seconds: float, seed: int = 0) -> tuple[float, float, int]:
+    venv = macflow_arena.make_vec(env_id, batch)
+    rng = np.random.default_rng(seed)
+    obs, _ = venv.reset(seed=seed)
+    for _ in range(3):  # warm-up
+        mask = obs["action_mask"]
+        obs, *_ = venv.step((rng.random(mask.shape) * mask).argmax(-1))
+    steps, start, cpu = 0, time.perf_counter(), time.process_time()
+    while True:
+        mask = obs["action_mask"]
+        obs, *_ = venv.step((rng.random(mask.shape) * mask).argmax(-1))
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    n = steps * batch * venv.n_agents
+    return n / elapsed, n / max(time.process_time() - cpu, 1e-9), steps
+
+
+def bench_parallel(env_id: str, seconds: float, seed: int = 0) -> tuple[float, float, int]:
+    env = macflow_arena.make(env_id)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    agent_steps, steps, start, cpu = 0, 0, time.perf_counter(), time.process_time()
+    while True:
+        if not env.agents:
+            obs, _ = env.reset()
+        actions = {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in env.agents}
+        agent_steps += len(actions)
+        obs, *_ = env.step(actions)
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    return agent_steps / elapsed, agent_steps / max(time.process_time() - cpu, 1e-9), steps
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ids", nargs="+", default=["skirmish/3m", "skirmish/gen-10v10"])
+    p.add_argument("--batch", nargs="+", type=int, default=[1, 1024])
+    p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    args = p.parse_args(argv)
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, {platform.machine()}")
+    print()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print()
+    print("| env | API | B | agent-steps/s (wall) | per CPU-second | env steps timed |")
+    print("|---|---|---:|---:|---:|---:|")
+    for env_id in args.ids:
+        for b in args.batch:
+            if b == 1:
+                rate, cpu, n = bench_parallel(env_id, args.seconds)
+                print(f"| {env_id} | ParallelEnv (dict API) | 1 | {rate:,.0f} | {cpu:,.0f} | {n} |", flush=True)
+            rate, cpu, n = bench_vector(env_id, b, args.seconds)
+            print(f"| {env_id} | VectorEnv | {b} | {rate:,.0f} | {cpu:,.0f} | {n} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
