@@ -41,6 +41,7 @@ class ParticleCore:
         self._dirs = DISCRETE_DIRECTIONS * task.table.accel[:n, None, None]  # [N, 5, 2]
         self._agent_idx = np.arange(n)[None, :]
         self._force = np.zeros((num_worlds, e, 2))
+        self.last_metrics: dict[str, np.ndarray] = {}
 
     def seed(self, worlds: Sequence[int], seeds: Sequence[int | None]) -> None:
         for b, s in zip(worlds, seeds):
@@ -55,7 +56,9 @@ class ParticleCore:
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply validated actions ([B, N, 2] floats, or [B, N] ints in discrete mode).
 
-        Returns rewards [B, N] and the truncation flag per world [B].
+        Returns rewards [B, N] and the truncation flag per world [B]. The
+        metrics of the new state (what ``metrics()`` would return now) are left
+        in ``last_metrics``: the task computes them with the rewards.
         """
         n = self.task.n_controlled
         force = self._force
@@ -68,7 +71,7 @@ class ParticleCore:
             force[:, n : n + self.task.n_internal] = internal
         self.physics.step(self.pos, self.vel, force)
         self.t += 1
-        rewards = self.task.reward(self.pos, self.vel)
+        rewards, self.last_metrics = self.task.reward_and_metrics(self.pos, self.vel)
         return rewards, self.t >= self.spec.max_cycles
 
     def observe(self) -> np.ndarray:

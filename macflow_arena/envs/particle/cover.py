@@ -80,14 +80,18 @@ class CoverTask(ParticleTask):
         return dist, unique
 
     def reward(self, pos, vel):
+        return self.reward_and_metrics(pos, vel)[0]
+
+    def reward_and_metrics(self, pos, vel):
         s, n = self.spec, self.spec.n_agents
         dist, unique = self._coverage(pos)
+        covered = unique == n
         team = (
-            s.success_reward * (unique == n)
+            s.success_reward * covered
             + s.covered_weight * unique / n
             - s.distance_weight * dist.min(axis=1).mean(axis=1)
         )
-        return np.broadcast_to(team[:, None], (pos.shape[0], n))
+        return np.repeat(team[:, None], n, axis=1), {"covered": covered, "n_covered": unique}
 
     def observe(self, pos, vel):
         n = self.spec.n_agents
@@ -98,5 +102,4 @@ class CoverTask(ParticleTask):
         return np.concatenate([vel[:, :n], a, lm, others], axis=2).astype(np.float32)
 
     def metrics(self, pos, vel):
-        _, unique = self._coverage(pos)
-        return {"covered": unique == self.spec.n_agents, "n_covered": unique}
+        return self.reward_and_metrics(pos, vel)[1]

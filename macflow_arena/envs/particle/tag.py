@@ -121,9 +121,13 @@ class TagTask(ParticleTask):
         return agent_distances(pred, prey) < lim  # [B, P, Q]
 
     def reward(self, pos, vel):
+        return self.reward_and_metrics(pos, vel)[0]
+
+    def reward_and_metrics(self, pos, vel):
         s = self.spec
         hits = self._contacts(pos)
-        team = s.catch_reward * hits.sum(axis=(1, 2))
+        catches = hits.sum(axis=(1, 2))
+        team = s.catch_reward * catches
         if s.distance_shaping:
             pred, prey, _ = self._split(pos)
             team = team - s.distance_shaping * agent_distances(pred, prey).min(axis=2).sum(axis=1)
@@ -131,7 +135,7 @@ class TagTask(ParticleTask):
         rew[:, : s.n_predators] = team[:, None]
         if self.n_internal == 0:
             rew[:, s.n_predators :] = -s.catch_reward * hits.sum(axis=1)
-        return rew
+        return rew, {"catches": catches}
 
     def observe(self, pos, vel):
         s = self.spec

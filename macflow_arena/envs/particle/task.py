@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -102,6 +103,10 @@ class ParticleTask:
         """Per-world metrics for ``info`` (each [B]); e.g. collisions, coverage."""
         return {}
 
+    def reward_and_metrics(self, pos: np.ndarray, vel: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(reward(pos, vel), metrics(pos, vel))`` in one go; tasks override it to share work."""
+        return self.reward(pos, vel), self.metrics(pos, vel)
+
     def describe(self) -> str:
         return self.name
 
@@ -113,7 +118,14 @@ def uniform_spawn(rng: np.random.Generator, n: int, half: float) -> np.ndarray:
 def agent_distances(pos_a: np.ndarray, pos_b: np.ndarray) -> np.ndarray:
     """Pairwise distances [B, A, C] between [B, A, 2] and [B, C, 2]."""
     d = pos_a[:, :, None, :] - pos_b[:, None, :, :]
-    return np.sqrt(np.einsum("bijk,bijk->bij", d, d))
+    sq = d * d
+    return np.sqrt(sq[..., 0] + sq[..., 1])
+
+
+@lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    i, j = np.triu_indices(n, 1)
+    return i, j
 
 
 def colliding_pairs(pos: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -121,7 +133,9 @@ def colliding_pairs(pos: np.ndarray, size: np.ndarray) -> np.ndarray:
     n = pos.shape[1]
     if n < 2:
         return np.zeros(pos.shape[0], dtype=np.int64)
-    dist = agent_distances(pos, pos)
-    iu = np.triu_indices(n, 1)
-    lim = (size[:, None] + size[None, :])[iu]
-    return (dist[:, iu[0], iu[1]] < lim).sum(axis=1)
+    i, j = _pairs(n)
+    d = pos[:, i] - pos[:, j]
+    sq = d * d
+    dist = np.sqrt(sq[..., 0] + sq[..., 1])
+    lim = size[i] + size[j]
+    return (dist < lim).sum(axis=1)

@@ -20,7 +20,7 @@ class ParticleVectorEnv:
     ``step`` returns ``obs, rewards, terminated, truncated, info``; worlds that
     finish are reset in the same call: ``obs`` holds their new first
     observation and ``info["final_obs"]`` the last one of the finished episode
-    (``info["done"]`` marks them). Observations of agents with smaller
+    (``info["final_state"]`` its global state; ``info["done"]`` marks them). Observations of agents with smaller
     observation dims are zero-padded to ``obs_dim``.
     """
 
@@ -58,7 +58,7 @@ class ParticleVectorEnv:
         act = check_batch(actions, self.action_shape, self.discrete, 5)
         rewards, truncated = self.core.step(act)
         obs = self.core.observe()
-        metrics = self.core.metrics()
+        metrics = self.core.last_metrics
         b, n = self.num_envs, self.n_agents
         terminated = np.zeros((b, n), dtype=bool)
         trunc = np.broadcast_to(truncated[:, None], (b, n)).copy()
@@ -66,6 +66,7 @@ class ParticleVectorEnv:
         done = np.flatnonzero(truncated)
         if done.size:
             info["final_obs"] = obs.copy()
+            info["final_state"] = self.core.state()  # the global state at the end (datasets record it)
             self.core.reset(done)
             obs[done] = self.core.observe()[done]
         return obs, rewards.astype(np.float32), terminated, trunc, info

@@ -1,0 +1,231 @@
+"""Env throughput: agent-steps/s of particle/spread, ours (VectorEnv, ParallelEnv) vs mpe2.
+
+Measured side by side in one process, round-robin (every repeat runs every
+configuration once, so load from other processes hits all of them alike):
+
+* ``ours-vector``  : ``macflow_arena.make_vec("particle/spread", B)`` (B=1024 by
+  default), one ``step(actions[B, 3, 2])`` per iteration, same-step auto-reset
+  included (every 25 steps).
+* ``ours-parallel``: ``macflow_arena.make("particle/spread")``, the PettingZoo
+  ParallelEnv (B=1): dict in, dict out, action validation, infos; ``reset()``
+  after each 25-step episode is inside the timed loop.
+* ``mpe2``         : ``mpe2.simple_spread_v3.parallel_env(N=3, max_cycles=25,
+  continuous_actions=True)``, the same loop as ours-parallel.
+
+What is timed: ``step`` (and ``reset`` at episode ends) only. Random actions
+(uniform over each action space, seeded) are generated before the clock starts.
+An agent-step is one agent acting in one world for one step: 3 per env step.
+
+Run (mpe2 lives only in the benchmark venv, never in the main one)::
+
+    python -m venv .bench_venv && .bench_venv/bin/pip install -e . mpe2
+    .bench_venv/bin/python benchmarks/env_throughput.py            # prints + writes the table
+    .bench_venv/bin/python benchmarks/env_throughput.py --no-write # prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ENV_ID = "particle/spread"
+N_AGENTS = 3
+MAX_CYCLES = 25
+RESULTS = Path(__file__).resolve().parent / "results" / "env_throughput.md"
+INSTALL_HINT = (
+    "mpe2 is not installed in this interpreter; for the peer column run\n"
+    "  python -m venv .bench_venv && .bench_venv/bin/pip install -e . mpe2\n"
+    "  .bench_venv/bin/python benchmarks/env_throughput.py"
+)
+
+
+# -- workloads: each returns (run(n_steps) -> seconds, agent-steps per step) ---------------
+
+
+def ours_vector(num_envs: int, seed: int = 0):
+    import macflow_arena
+
+    venv = macflow_arena.make_vec(ENV_ID, num_envs)
+    venv.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    bank = rng.uniform(-1, 1, size=(64,) + venv.action_shape).astype(np.float32)
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        for t in range(n):
+            venv.step(bank[t % 64])
+        return time.perf_counter() - t0
+
+    return run, num_envs * venv.n_agents
+
+
+def _dict_loop(env, seed: int):
+    env.reset(seed=seed)
+    agents = list(env.possible_agents)
+    rng = np.random.default_rng(seed)
+    bank = []
+    for _ in range(256):
+        acts = {}
+        for a in agents:
+            sp = env.action_space(a)
+            acts[a] = rng.uniform(sp.low, sp.high, size=sp.shape).astype(sp.dtype)
+        bank.append(acts)
+
+    def run(n: int) -> float:
+        step, reset = env.step, env.reset
+        t0 = time.perf_counter()
+        for t in range(n):
+            step(bank[t & 255])
+            if not env.agents:
+                reset()
+        return time.perf_counter() - t0
+
+    return run, len(agents)
+
+
+def ours_parallel(seed: int = 0):
+    import macflow_arena
+
+    return _dict_loop(macflow_arena.make(ENV_ID), seed)
+
+
+def mpe2_parallel(seed: int = 0):
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(N=N_AGENTS, max_cycles=MAX_CYCLES, continuous_actions=True)
+    return _dict_loop(env, seed)
+
+
+# -- measurement ------------------------------------------------------------------------
+
+
+def measure(workloads: dict, repeats: int, seconds: float) -> dict[str, list[float]]:
+    """Round-robin: calibrate each workload's step count to ~``seconds``, then repeat."""
+    steps = {}
+    for name, (run, _) in workloads.items():
+        run(30)  # warmup (first calls, caches, allocator)
+        n, dt = 50, 0.0
+        while dt < 0.2:
+            dt = run(n)
+            if dt < 0.2:
+                n *= 4
+        steps[name] = max(50, int(n * seconds / dt))
+    rates: dict[str, list[float]] = {name: [] for name in workloads}
+    for _ in range(repeats):
+        for name, (run, per_step) in workloads.items():
+            dt = run(steps[name])
+            rates[name].append(steps[name] * per_step / dt)
+    return rates
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy
+
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, numpy {numpy.__version__}"
+    )
+
+
+def git_rev() -> str:
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=repo).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "macflow_arena/envs"], capture_output=True,
+                               text=True, timeout=5, cwd=repo).stdout.strip()
+        return (head or "unknown") + (" + uncommitted changes in macflow_arena/envs" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--num-envs", type=int, default=1024, help="B for the VectorEnv")
+    ap.add_argument("--repeats", type=int, default=7, help="timed repeats per configuration (median reported)")
+    ap.add_argument("--seconds", type=float, default=1.0, help="approximate length of one repeat")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/results/env_throughput.md")
+    args = ap.parse_args(argv)
+
+    workloads = {
+        f"ours VectorEnv B={args.num_envs}": ours_vector(args.num_envs),
+        "ours ParallelEnv B=1": ours_parallel(),
+    }
+    have_mpe2 = True
+    try:
+        workloads["mpe2 simple_spread_v3 (parallel)"] = mpe2_parallel()
+    except ImportError:
+        have_mpe2 = False
+
+    load_before = os.getloadavg()
+    rates = measure(workloads, args.repeats, args.seconds)
+    load_after = os.getloadavg()
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    peer = med.get("mpe2 simple_spread_v3 (parallel)")
+    targets = {f"ours VectorEnv B={args.num_envs}": 150.0, "ours ParallelEnv B=1": 2.0}
+
+    rows = []
+    for name, v in rates.items():
+        spread = (max(v) - min(v)) / med[name] * 100
+        ratio = f"{med[name] / peer:.1f}x" if peer else "n/a"
+        target = f">= {targets[name]:g}x" if name in targets else "(peer)"
+        ok = ("yes" if med[name] / peer >= targets[name] else "NO") if (peer and name in targets) else ""
+        rows.append((name, f"{med[name]:,.0f}", f"{min(v):,.0f} .. {max(v):,.0f} ({spread:.0f}%)", ratio, target, ok))
+
+    python = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
+    cmd = " ".join([python, "benchmarks/env_throughput.py"] + list(argv if argv is not None else sys.argv[1:]))
+    header = ("configuration", "agent-steps/s (median)", f"min .. max of {args.repeats} (spread)", "vs mpe2",
+              "target", "met")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    table = "\n".join(lines)
+
+    print(f"machine: {machine()}")
+    print(f"repeats={args.repeats}, ~{args.seconds:g}s each, round-robin; median agent-steps/s")
+    print(table)
+    if not have_mpe2:
+        print(INSTALL_HINT)
+    load = f"1-min load average {load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} cores"
+    print(load)
+
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        note = "" if have_mpe2 else "\n" + INSTALL_HINT.replace("\n", "\n    ") + "\n"
+        RESULTS.write_text(
+            "# Env throughput: particle/spread (3 agents), agent-steps per second\n\n"
+            f"Produced by `benchmarks/env_throughput.py` (code at {git_rev()}); "
+            f"{time.strftime('%Y-%m-%d')}.\n\n"
+            f"- Machine: {machine()}\n"
+            f"- Command: `{cmd}`\n"
+            f"- {load} (the cores are shared with other work, which slows all three configurations; "
+            "they are measured round-robin in one process, so the ratios hold up better than the absolute numbers)\n"
+            f"- Each configuration: warmup, then {args.repeats} repeats of ~{args.seconds:g}s, median reported. "
+            "Timed: `step` (plus `reset` at episode ends; the VectorEnv auto-resets inside `step`). "
+            "Random actions are pre-generated, not timed. One agent-step = one agent acting in one world for one step.\n"
+            "- mpe2: `simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=True)`; "
+            "ours: `make_vec(\"particle/spread\", B)` and `make(\"particle/spread\")` (max_cycles=25, 3 agents, "
+            "3 landmarks, float64 physics).\n\n"
+            f"{table}\n{note}"
+        )
+        print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
