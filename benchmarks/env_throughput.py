@@ -161,6 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7, help="timed repeats per configuration (median reported)")
     ap.add_argument("--seconds", type=float, default=1.0, help="approximate length of one repeat")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write benchmarks/results/env_throughput.md")
+    ap.add_argument("--skip-skirmish", action="store_true", help="only the particle/spread comparison")
+    ap.add_argument("--skirmish-seconds", type=float, default=3.0, help="time per skirmish measurement")
     args = ap.parse_args(argv)
 
     workloads = {
@@ -204,6 +206,20 @@ def main(argv=None) -> int:
     load = f"1-min load average {load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} cores"
     print(load)
 
+    skirmish = ""
+    if not args.skip_skirmish:
+        from skirmish_throughput import skirmish_table  # benchmarks/ is on sys.path when run as a script
+
+        print("\nskirmish: random legal actions (target: 3m at B=1024 above 200k agent-steps/s)")
+        skirmish = (
+            "\n## Skirmish, random legal actions\n\n"
+            "Target: `skirmish/3m` at B=1024 above 200k agent-steps/s (JaxMARL's SMAX, jit-compiled on the same "
+            "CPU class: about 210k at B=1024). One agent-step = one allied seat of one battle for one step "
+            "(dead seats included, as JaxMARL counts). Measured after the table above, in the same process.\n\n"
+            + skirmish_table(["skirmish/3m", "skirmish/gen-10v10"], [1, 1024], args.skirmish_seconds)
+            + "\n"
+        )
+
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         note = "" if have_mpe2 else "\n" + INSTALL_HINT.replace("\n", "\n    ") + "\n"
@@ -221,7 +237,7 @@ def main(argv=None) -> int:
             "- mpe2: `simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=True)`; "
             "ours: `make_vec(\"particle/spread\", B)` and `make(\"particle/spread\")` (max_cycles=25, 3 agents, "
             "3 landmarks, float64 physics).\n\n"
-            f"{table}\n{note}"
+            f"{table}\n{note}{skirmish}"
         )
         print(f"wrote {RESULTS}")
     return 0

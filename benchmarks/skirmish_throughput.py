@@ -61,6 +61,27 @@ def bench_parallel(env_id: str, seconds: float, seed: int = 0) -> tuple[float, f
     return agent_steps / elapsed, agent_steps / max(time.process_time() - cpu, 1e-9), steps
 
 
+def skirmish_table(ids, batches, seconds: float) -> str:
+    """Measure every id at every batch size; return a Markdown table (also printed row by row)."""
+    lines = [
+        "| env | API | B | agent-steps/s (wall) | per CPU-second | env steps timed |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
+    for env_id in ids:
+        for b in batches:
+            rows = []
+            if b == 1:
+                rate, cpu, n = bench_parallel(env_id, seconds)
+                rows.append(f"| {env_id} | ParallelEnv (dict API) | 1 | {rate:,.0f} | {cpu:,.0f} | {n} |")
+            rate, cpu, n = bench_vector(env_id, b, seconds)
+            rows.append(f"| {env_id} | VectorEnv | {b} | {rate:,.0f} | {cpu:,.0f} | {n} |")
+            for row in rows:
+                print(row, flush=True)
+            lines += rows
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ids", nargs="+", default=["skirmish/3m", "skirmish/gen-10v10"])
@@ -68,18 +89,9 @@ def main(argv=None) -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     args = p.parse_args(argv)
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs, {platform.machine()}")
-    print()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    print("| env | API | B | agent-steps/s (wall) | per CPU-second | env steps timed |")
-    print("|---|---|---:|---:|---:|---:|")
-    for env_id in args.ids:
-        for b in args.batch:
-            if b == 1:
-                rate, cpu, n = bench_parallel(env_id, args.seconds)
-                print(f"| {env_id} | ParallelEnv (dict API) | 1 | {rate:,.0f} | {cpu:,.0f} | {n} |", flush=True)
-            rate, cpu, n = bench_vector(env_id, b, args.seconds)
-            print(f"| {env_id} | VectorEnv | {b} | {rate:,.0f} | {cpu:,.0f} | {n} |", flush=True)
+    skirmish_table(args.ids, args.batch, args.seconds)
 
 
 if __name__ == "__main__":
