@@ -39,8 +39,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .registry import UnknownEnvError
     from .spec import SpecError
     from .video import VideoError
+    from .data.errors import DatasetError
 
-    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError)
+    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -157,6 +157,9 @@ class Algorithm:
     Config: ClassVar[type] = object
     continuous_ok: ClassVar[bool] = True
     discrete_ok: ClassVar[bool] = True
+    # Called as ``grad_hook(algo, params)`` after backward, before the checks and the
+    # optimizer step (the trainer's DDP gradient all-reduce); None: nothing.
+    grad_hook = None
 
     def __init__(self, spec: TeamSpec, config=None, *, seed: int = 0, device: str | torch.device = "cpu"):
         if spec.discrete and not self.discrete_ok:
@@ -266,6 +269,8 @@ class Algorithm:
         for k in names:
             self.optimizers[k].zero_grad(set_to_none=True)
         total.backward()
+        if self.grad_hook is not None:
+            self.grad_hook(self, [p for k in names for g in self.optimizers[k].param_groups for p in g["params"]])
         grads = [p.grad for k in names for g in self.optimizers[k].param_groups for p in g["params"] if p.grad is not None]
         gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else total.new_zeros(())
         keys = list(metrics) + ["loss/total", "grad/norm"]

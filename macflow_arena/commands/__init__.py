@@ -8,7 +8,7 @@ Modules import heavy things (pygame, torch) inside ``run`` only.
 
 from __future__ import annotations
 
-COMMANDS = ("list", "play", "video")
+COMMANDS = ("list", "play", "video", "record", "dataset", "behave", "train", "eval")
 
 
 class CommandError(Exception):

@@ -1,0 +1,111 @@
+"""``macflow-arena train``: train a team offline from a recorded dataset.
+
+The trainer's options are generated from ``train.config.TrainConfig``'s fields;
+the algorithm's config fields are set with ``--set NAME=VALUE`` (checked against
+the algorithm's config dataclass; ``--list-options`` prints them with their help).
+Under ``torchrun --nproc_per_node=K -m macflow_arena train ...`` it runs data-parallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from . import CommandError
+
+EXAMPLES = """examples:
+  macflow-arena record particle/spread --suite --episodes 1000
+  macflow-arena train particle/spread --dataset particle-spread-v0-expert --algo macflow --preset small --steps 20000
+  macflow-arena train particle/spread --dataset ./my-data --algo bc --steps 5000 --set hidden=256,256
+  macflow-arena train skirmish/3m --dataset skirmish-3m-v0-expert --set alpha=3.0 --eval-every 2000
+  macflow-arena train --resume particle-spread-macflow-particle-spread-v0-expert-s0 --steps 40000
+  macflow-arena train --algo macflow --list-options
+  torchrun --nproc_per_node=2 -m macflow_arena train particle/spread --dataset ... --device cpu
+
+Runs go to $MACFLOW_ARENA_HOME/runs/NAME (or --out); score one with `macflow-arena eval RUN`.
+"""
+
+INSTALL_HINT = 'training needs torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"'
+POSITIONAL = ("env",)
+
+
+def add_parser(subparsers) -> None:
+    from ..train.config import TrainConfig
+
+    p = subparsers.add_parser(
+        "train", help="train a team offline from a dataset (MAC-Flow and baselines)",
+        description="Train an offline MARL algorithm on a recorded dataset; checkpoints, evaluation, exact resume.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("env", metavar="ENV", nargs="?", default="", help="env id the dataset was recorded on, e.g. particle/spread")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in POSITIONAL or f.name == "overrides":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        helptext = f.metadata.get("help", "")
+        default = f.default
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                           help=f"{helptext} (default {default})")
+        else:
+            typ = int if isinstance(default, int) else str
+            p.add_argument(flag, dest=f.name, type=typ, default=default,
+                           help=f"{helptext}" + (f" (default {default})" if default not in (None, "") else ""))
+    p.add_argument("--set", dest="set", action="append", default=[], metavar="NAME=VALUE",
+                   help="algorithm config override, repeatable (e.g. --set alpha=3.0 --set hidden=256,256)")
+    p.add_argument("--resume", metavar="RUN", help="continue a run (name or folder) from its latest checkpoint")
+    p.add_argument("--list-options", action="store_true", help="list the --set fields of --algo and exit")
+    p.set_defaults(func=run)
+
+
+def _list_options(algo: str) -> int:
+    from ..algos.registry import get
+    from ..train.config import config_options
+
+    cls = get(algo).Config
+    print(f"--set options of {algo} ({cls.__name__}):")
+    for name, (typ, default, helptext) in config_options(cls).items():
+        print(f"  {name}={default!r:<18} {typ:<18} {helptext}")
+    return 0
+
+
+def run(args) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CommandError(INSTALL_HINT) from None
+    from ..algos.registry import ALGOS, get
+    from ..train.config import TrainConfig, parse_overrides
+    from ..train.data import DatasetMismatchError
+    from ..train.trainer import TrainError, train
+
+    if args.algo not in ALGOS:
+        try:
+            get(args.algo)
+        except KeyError as e:
+            raise CommandError(str(e.args[0])) from None
+    if args.list_options:
+        return _list_options(args.algo)
+    try:
+        overrides = parse_overrides(args.set, get(args.algo).Config)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "overrides"}
+    cfg = TrainConfig(**values, overrides=overrides)
+    if args.resume is None and (not cfg.env or not cfg.dataset):
+        raise CommandError("give ENV and --dataset (e.g. `macflow-arena train particle/spread --dataset "
+                           "particle-spread-v0-expert`), or --resume RUN")
+    from ..train import distributed
+
+    try:
+        res = train(cfg, resume=args.resume, log=lambda m: print(m))
+    except (TrainError, DatasetMismatchError, ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        raise CommandError(str(msg)) from None
+    finally:
+        if distributed.launched():
+            distributed.cleanup(distributed.DistInfo(world_size=2))
+    if res.last_eval is not None:
+        print(json.dumps({k: v for k, v in res.last_eval.items() if k != "reference_returns"}))
+    return 0

@@ -1,0 +1,124 @@
+"""The trainer's configuration (no torch import: the CLI builds its options from these fields).
+
+``TrainConfig`` fields become ``macflow-arena train`` options (``--eval-every``
+for ``eval_every`` ...); the algorithm's own config fields are set with
+``--set name=value`` (validated against the algorithm's config dataclass, see
+``parse_overrides``). The resolved config is saved as ``config.json`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def opt(default: Any, help: str) -> Any:  # noqa: A002
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    env: str = opt("", "env id the dataset was recorded on, e.g. particle/spread")
+    dataset: str = opt("", "dataset name (under $MACFLOW_ARENA_HOME/datasets) or path")
+    algo: str = opt("macflow", "algorithm (macflow, bc, td3bc, flowbc, diffusion, vdn_cql)")
+    preset: str = opt("small", "network sizes: 'small' (CPU) or 'paper' (GPU)")
+    steps: int = opt(20000, "total gradient updates")
+    batch_size: int = opt(16, "windows per update (B)")
+    window: int = opt(20, "steps per window (T)")
+    seed: int = opt(0, "seed of the weights, the sampler and the evaluation")
+    device: str = opt("auto", "'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1' ...")
+    eval_every: int = opt(5000, "evaluate every N updates (0: only at the end)")
+    eval_episodes: int = opt(32, "episodes per evaluation")
+    ckpt_every: int = opt(5000, "checkpoint every K updates (and at the end)")
+    log_every: int = opt(100, "write metrics every N updates")
+    threads: int = opt(0, "CPU threads for torch (0: torch's default); 1 is fastest on a busy or small machine")
+    deterministic: bool = opt(False, "torch deterministic algorithms (bit-exact reruns on CPU)")
+    tensorboard: bool = opt(True, "TensorBoard logs in the run folder when tensorboard is installed")
+    progress: bool = opt(True, "show a progress bar")
+    name: str | None = opt(None, "run name (default ENV-ALGO-DATASET-sSEED)")
+    out: str | None = opt(None, "run folder (default $MACFLOW_ARENA_HOME/runs/NAME)")
+    overrides: dict = field(default_factory=dict, metadata={"help": "algorithm config overrides (--set name=value)"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+
+def runs_dir() -> Path:
+    from ..data.paths import home_dir
+
+    return home_dir() / "runs"
+
+
+def resolve_run(name_or_path: str | os.PathLike) -> Path:
+    """A run folder: the path as given if it exists or looks like a path, else ``runs/<name>``."""
+    s = os.fspath(name_or_path)
+    p = Path(s).expanduser()
+    if p.exists() or os.sep in s or s.startswith((".", "~")):
+        return p
+    return runs_dir() / s
+
+
+def _parse_value(raw: str, annotation: str) -> Any:
+    ann = str(annotation).replace(" ", "")
+    if raw.lower() in ("none", "null") and "None" in ann:
+        return None
+    if ann.startswith("tuple"):
+        txt = raw.strip("[]() ")
+        return tuple(int(x) if x.strip().lstrip("-").isdigit() else float(x) for x in txt.split(",") if x.strip())
+    if ann.startswith("bool"):
+        low = raw.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {raw!r}")
+    if ann.startswith("int"):
+        return int(raw)
+    if ann.startswith("float"):
+        return float(raw)
+    if ann.startswith("str"):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def config_options(config_cls) -> dict[str, tuple[str, Any, str]]:
+    """name -> (type annotation, default, help) of a config dataclass."""
+    out = {}
+    for f in dataclasses.fields(config_cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        out[f.name] = (str(f.type), default, f.metadata.get("help", ""))
+    return out
+
+
+def parse_overrides(items: list[str], config_cls) -> dict[str, Any]:
+    """``["alpha=3.0", "hidden=256,256"]`` -> typed values for ``config_cls`` (unknown names list the known ones)."""
+    opts = config_options(config_cls)
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        k = k.strip().replace("-", "_")
+        if k not in opts:
+            raise ValueError(f"{config_cls.__name__} has no field {k!r}; known: {', '.join(sorted(opts))}")
+        try:
+            out[k] = _parse_value(v.strip(), opts[k][0])
+        except ValueError as e:
+            raise ValueError(f"--set {k}: {e} (type {opts[k][0]})") from None
+    return out

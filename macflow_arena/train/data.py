@@ -1,0 +1,202 @@
+"""The dataset on the device: every episode loaded once as torch tensors, and
+windows sampled there with a device ``torch.Generator`` (no per-step host to
+device copies), in the ``algos.Batch`` layout.
+
+A thin adapter over ``macflow_arena.data.Dataset``: the loader gives episodes
+concatenated along time (obs-aligned fields ``T + 1`` rows per episode,
+step-aligned ``T``); here they become the Batch fields:
+
+* team reward of step t: mean reward of the agents alive at t (the dataset's
+  return definition);
+* team ``terminated`` of step t: the episode's last step and an alive agent
+  terminated there (time-limit truncation is not terminal; a single agent's
+  death mid-episode is not the team's end);
+* ``alive`` per observation: obs t < T uses the step's alive flag, the final
+  observation the last step's alive minus the agents that terminated;
+* ``avail`` from the ``action_mask`` field (discrete datasets).
+
+Windows never cross an episode end: steps past it are padded (mask 0, zeros).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..algos.base import TeamSpec
+from ..algos.batch import Batch
+
+
+class DatasetMismatchError(ValueError):
+    """The dataset does not fit the env or the algorithm; the message says which and how to fix it."""
+
+
+def manifest_hash(path: str | os.PathLike) -> str:
+    """sha256 of the dataset's manifest file (what a checkpoint records)."""
+    from ..data.manifest import MANIFEST
+
+    with open(os.path.join(os.fspath(path), MANIFEST), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _base_id(env_id: str) -> str:
+    return env_id.rsplit("-v", 1)[0] if "-v" in env_id else env_id
+
+
+def team_spec(header: dict) -> TeamSpec:
+    """The TeamSpec of a dataset header (shapes of the first agent; obs padded to the layout)."""
+    agents = list(header["agents"])
+    obs_shape = header["layout"]["obs"]["shape"]
+    if len(obs_shape) != 1:
+        raise DatasetMismatchError(f"observations of shape {obs_shape} are not flat vectors; the trainer needs [D]")
+    sp = header["action_spaces"][agents[0]]
+    if sp["type"] == "Discrete":
+        if int(sp.get("start", 0)) != 0:
+            raise DatasetMismatchError("discrete actions must start at 0")
+        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["n"]), discrete=True)
+    if sp["type"] == "Box":
+        if len(sp["shape"]) != 1:
+            raise DatasetMismatchError(f"action shape {sp['shape']} is not a flat vector")
+        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["shape"][0]), discrete=False)
+    raise DatasetMismatchError(f"action space {sp['type']} is not supported by the trainer (Box or Discrete)")
+
+
+@dataclass
+class DeviceDataset:
+    """Episodes on ``device``; ``sample(B, T, generator)`` returns a ``Batch`` of windows."""
+
+    name: str
+    path: str
+    env_id: str
+    spec: TeamSpec
+    header: dict
+    manifest_sha256: str
+    steps: Tensor  # [E] int64
+    step_start: Tensor  # [E + 1]
+    obs_start: Tensor  # [E + 1]
+    obs: Tensor  # [R_obs, N, D] float32
+    alive_obs: Tensor  # [R_obs, N] float32
+    avail: Tensor | None  # [R_obs, N, n] bool
+    actions: Tensor  # [R, N, A] float32 or [R, N] int64
+    rewards: Tensor  # [R] float32 (team)
+    terminated: Tensor  # [R] float32 (team)
+    returns: np.ndarray  # [E] episode returns (host)
+
+    @property
+    def reference_returns(self) -> dict:
+        return dict(self.header.get("reference_returns") or {})
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.rewards.shape[0])
+
+    @property
+    def num_episodes(self) -> int:
+        return int(self.steps.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.obs.device
+
+    def sample(self, batch_size: int, length: int, generator: torch.Generator) -> Batch:
+        """``batch_size`` windows of ``length`` steps, starts uniform over all steps."""
+        dev = self.device
+        j = torch.randint(self.num_steps, (batch_size,), generator=generator, device=dev)
+        ep = torch.searchsorted(self.step_start, j, right=True) - 1
+        t0 = j - self.step_start[ep]
+        steps = self.steps[ep][:, None]
+        ar = torch.arange(length + 1, device=dev)[None]
+        ts, to = t0[:, None] + ar[:, :-1], t0[:, None] + ar
+        mask = ts < steps
+        omask = to <= steps
+        srows = self.step_start[ep][:, None] + torch.minimum(ts, steps - 1)
+        orows = self.obs_start[ep][:, None] + torch.minimum(to, steps)
+        mf, of = mask.float(), omask.float()
+        obs = self.obs[orows] * of[..., None, None]
+        alive = self.alive_obs[orows] * of[..., None]
+        act = self.actions[srows]
+        act = act * (mf[..., None, None] if act.is_floating_point() else mask[..., None].long())
+        avail = None if self.avail is None else self.avail[orows] & omask[..., None, None]
+        return Batch(
+            obs=obs, actions=act, rewards=self.rewards[srows] * mf, terminated=self.terminated[srows] * mf,
+            mask=mf, alive=alive, avail=avail,
+        )
+
+
+def load_device_dataset(name_or_path, env_id: str | None = None, device: str | torch.device = "cpu") -> DeviceDataset:
+    """Load a recorded dataset onto ``device``; ``env_id`` (with or without ``-vN``) must match it."""
+    from ..data import Dataset
+    from ..data.errors import DatasetNotFoundError
+
+    try:
+        ds = Dataset(name_or_path)
+    except DatasetNotFoundError as e:
+        from ..data.paths import datasets_dir
+
+        root = datasets_dir()
+        have = sorted(p.name for p in root.iterdir() if (p / "manifest.jsonl").is_file()) if root.is_dir() else []
+        hint = f"; datasets in {root}: {', '.join(have)}" if have else f"; no datasets in {root} yet"
+        env = env_id or "ENV"
+        raise DatasetNotFoundError(f"{e}{hint}. Record one with `macflow-arena record {env} --suite --episodes 1000`") from None
+    rec = ds.env_id
+    if env_id is not None and _base_id(env_id) != _base_id(rec):
+        raise DatasetMismatchError(
+            f"dataset {ds.name} was recorded on {rec}, not {env_id}: train on {_base_id(rec)} "
+            f"or record one with `macflow-arena record {env_id} --behavior scripted --quality expert`"
+        )
+    spec = team_spec(ds.header)
+    ea = ds.load()
+    f = ea.fields
+    if len(ea) == 0:
+        raise DatasetMismatchError(f"dataset {ds.name} has no committed episodes")
+    steps = ea.steps
+    ss, os_ = ea.step_start, ea.obs_start
+    ep_of_row = np.repeat(np.arange(len(steps)), steps)
+    last = np.zeros(int(ss[-1]), dtype=bool)
+    last[ss[1:] - 1] = True
+    alive = np.asarray(f["alive"], dtype=bool)
+    term = np.asarray(f["terminated"], dtype=bool)
+    reward = np.asarray(f["reward"], dtype=np.float64)
+    team_r = np.where(alive, reward, 0.0).sum(-1) / np.maximum(alive.sum(-1), 1)
+    team_term = last & (term & alive).any(-1)
+    alive_obs = np.zeros((int(os_[-1]), spec.n_agents), dtype=bool)
+    rows = np.arange(len(ep_of_row))
+    alive_obs[rows + ep_of_row] = alive
+    alive_obs[os_[1:] - 1] = alive[ss[1:] - 1] & ~term[ss[1:] - 1]
+    obs = np.asarray(f["obs"], dtype=np.float32)
+    for name, arr in (("obs", obs), ("reward", reward)):
+        bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(-1)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            starts = os_ if name == "obs" else ss
+            e = int(np.searchsorted(starts, r, side="right") - 1)
+            raise DatasetMismatchError(f"dataset {ds.name}: episode {int(ea.episode_id[e])} field {name!r} has NaN or inf")
+    if spec.discrete:
+        actions = torch.as_tensor(np.asarray(f["action"], dtype=np.int64).reshape(len(rows), spec.n_agents))
+        if "action_mask" not in f:
+            raise DatasetMismatchError(f"dataset {ds.name} has discrete actions but no action_mask field")
+        avail = torch.as_tensor(np.asarray(f["action_mask"]) != 0)
+    else:
+        a = np.asarray(f["action"], dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise DatasetMismatchError(f"dataset {ds.name}: field 'action' has NaN or inf")
+        actions = torch.as_tensor(np.clip(a, -1.0, 1.0))
+        avail = None
+    dev = torch.device(device)
+
+    def put(x) -> Tensor:
+        return torch.as_tensor(x).to(dev)
+
+    return DeviceDataset(
+        name=ds.name, path=str(ds.path), env_id=rec, spec=spec, header=ds.header,
+        manifest_sha256=manifest_hash(ds.path),
+        steps=put(steps.astype(np.int64)), step_start=put(ss.astype(np.int64)), obs_start=put(os_.astype(np.int64)),
+        obs=put(obs), alive_obs=put(alive_obs.astype(np.float32)), avail=None if avail is None else avail.to(dev),
+        actions=actions.to(dev), rewards=put(team_r.astype(np.float32)), terminated=put(team_term.astype(np.float32)),
+        returns=ea.returns(),
+    )

@@ -1,0 +1,326 @@
+"""The training loop: dataset on the device once, windows sampled there, one
+``algo.update`` per step, periodic evaluation, atomic checkpoints, exact resume.
+
+Run folder (``$MACFLOW_ARENA_HOME/runs/<name>`` or ``--out``)::
+
+    config.json            the resolved TrainConfig, algorithm config, team spec, dataset
+    metrics.jsonl          one line per ``log_every`` updates (losses)
+    eval.jsonl             one line per evaluation
+    checkpoints/step-00001000.safetensors (+ .json)   algos/checkpoint.py format
+    tb/                    TensorBoard events (only when tensorboard is installed)
+
+A checkpoint holds the weights, optimizer moments, the algorithm's training RNG,
+the step, the package version, the dataset manifest sha256 and (as an extra
+tensor) the window sampler's RNG state, so ``resume`` continues bit-exactly on
+the same device (one process; under DDP ranks other than 0 reseed their sampler).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig, resolve_run, runs_dir
+from .data import DeviceDataset, load_device_dataset
+
+CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
+
+
+class TrainError(ValueError):
+    """A user-fixable training problem (bad run folder, missing checkpoint ...)."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    history: list[dict[str, float]] = field(default_factory=list)  # every update of this call: {"step", metrics...}
+    last_eval: dict[str, Any] | None = None
+    updates_per_s: float = float("nan")
+    algo: Any = None  # the trained Algorithm
+
+
+def resolve_device(device: str) -> str:
+    if device in ("auto", "", None):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainError(f"--device {device}: CUDA is not available here; use --device cpu (or auto)")
+    return device
+
+
+def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    d = Path(run_dir) / "checkpoints"
+    if not d.is_dir():
+        return []
+    out = [(int(m.group(1)), d / n) for n in os.listdir(d) if (m := CKPT_RE.match(n))]
+    return sorted(out)
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    found = checkpoints(run_dir)
+    if not found:
+        raise TrainError(f"{run_dir}: no checkpoint in {Path(run_dir) / 'checkpoints'} (train first, or check the run name)")
+    return found[-1][1]
+
+
+def _default_name(cfg: TrainConfig) -> str:
+    ds = Path(cfg.dataset).name
+    return f"{cfg.env.replace('/', '-')}-{cfg.algo}-{ds}-s{cfg.seed}"
+
+
+def _atomic_json(path: Path, obj: Any) -> None:
+    from ..algos.checkpoint import atomic_write
+
+    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+class _Logger:
+    """metrics.jsonl / eval.jsonl, TensorBoard if installed (lazy), all on rank 0 only."""
+
+    def __init__(self, run_dir: Path, enabled: bool, tensorboard: bool):
+        self.enabled = enabled
+        self.tb = None
+        if not enabled:
+            return
+        self.metrics = open(run_dir / "metrics.jsonl", "a", buffering=1)
+        self.evals = open(run_dir / "eval.jsonl", "a", buffering=1)
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
+
+                self.tb = SummaryWriter(str(run_dir / "tb"))
+            except ImportError:
+                self.tb = None
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self.metrics.write(json.dumps({"step": step, **metrics}) + "\n")
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, step)
+
+    def log_eval(self, step: int, res: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self.evals.write(json.dumps({"step": step, **res}) + "\n")
+        if self.tb is not None:
+            for k in ("return_mean", "normalized_score", "win_rate", "coverage_success"):
+                if k in res:
+                    self.tb.add_scalar(f"eval/{k}", res[k], step)
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        self.metrics.close()
+        self.evals.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+class _Progress:
+    def __init__(self, total: int, initial: int, enabled: bool):
+        self.bar = None
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, initial=initial, desc="train", dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, n: int, post: dict[str, str]) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            if post:
+                self.bar.set_postfix(post, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _sampler_seed(seed: int, rank: int) -> int:
+    return (int(seed) * 7919 + 1) * 1_000_003 + rank * 104_729
+
+
+def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=print) -> TrainResult:
+    """Train (or resume) a run. With ``resume``, the run's saved config is used and ``cfg``
+    only extends ``steps`` (and evaluation/logging cadence); the data must be the same."""
+    from ..algos.checkpoint import load_checkpoint, save_checkpoint
+    from ..algos.registry import get, make
+    from . import distributed
+    from .evaluate import evaluate
+
+    log = log or (lambda _msg: None)
+    resume_ckpt = None
+    if resume is not None:
+        run_dir = resolve_run(resume)
+        if not (run_dir / "config.json").is_file():
+            raise TrainError(f"{run_dir} is not a run folder (no config.json); pass the folder `train` wrote")
+        saved = json.loads((run_dir / "config.json").read_text())["train"]
+        new_steps = cfg.steps
+        keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress", "tensorboard", "threads")}
+        cfg = TrainConfig.from_dict({**saved, **keep, "steps": max(new_steps, 0) or saved["steps"]})
+        resume_ckpt = latest_checkpoint(run_dir)
+    if not cfg.env:
+        raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
+    if not cfg.dataset:
+        raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
+    cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
+    device = resolve_device(cfg.device)
+    info = distributed.setup(device)
+    device = distributed.device_for(info, device)
+    if cfg.threads > 0 and torch.get_num_threads() != cfg.threads:
+        old_threads = torch.get_num_threads()
+        torch.set_num_threads(cfg.threads)
+        try:
+            return train(cfg, resume=resume, log=log)
+        finally:
+            torch.set_num_threads(old_threads)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        if device.startswith("cuda"):
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    data = load_device_dataset(cfg.dataset, cfg.env, device=device)
+    spec = data.spec
+    if (cls.discrete_ok if spec.discrete else cls.continuous_ok) is False:
+        raise TrainError(f"{cfg.algo} does not support {'discrete' if spec.discrete else 'continuous'} actions "
+                         f"({data.env_id}); try macflow or bc")
+    if resume is None:
+        run_dir = Path(cfg.out).expanduser() if cfg.out else runs_dir() / (cfg.name or _default_name(cfg))
+    gen = torch.Generator(device=device)
+    gen.manual_seed(_sampler_seed(cfg.seed, info.rank))
+    if resume_ckpt is not None:
+        ck = load_checkpoint(resume_ckpt, device=device, spec=spec)
+        algo = ck.algo
+        if ck.meta.get("dataset_hash") not in (None, data.manifest_sha256):
+            raise TrainError(f"{resume_ckpt}: trained on another version of dataset {data.name} "
+                             f"(manifest sha256 differs); resume needs the same data")
+        if info.is_main and "sampler_rng" in ck.extra_tensors:
+            gen.set_state(ck.extra_tensors["sampler_rng"])
+        else:
+            gen.manual_seed(_sampler_seed(cfg.seed, info.rank) + algo.step)
+        if info.is_main:
+            log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
+    else:
+        algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **cfg.overrides)
+    distributed.attach(algo, info)
+    refs = data.reference_returns
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        from ..algos.base import config_to_dict
+
+        _atomic_json(run_dir / "config.json", {
+            "train": cfg.to_dict(),
+            "algo": cfg.algo,
+            "algo_config": config_to_dict(algo.config),
+            "spec": dataclasses.asdict(spec),
+            "device": device,
+            "world_size": info.world_size,
+            "dataset": {"name": data.name, "path": data.path, "env_id": data.env_id,
+                        "manifest_sha256": data.manifest_sha256, "episodes": data.num_episodes,
+                        "transitions": data.num_steps, "reference_returns": refs},
+        })
+    logger = _Logger(run_dir, info.is_main, cfg.tensorboard)
+    bar = _Progress(cfg.steps, algo.step, cfg.progress and info.is_main)
+    result = TrainResult(run_dir, algo.step)
+
+    paused = [0.0]  # seconds spent evaluating and checkpointing (not counted in updates/s)
+
+    def do_eval() -> None:
+        t = time.perf_counter()
+        res = evaluate(algo, cfg.env, episodes=cfg.eval_episodes, reference=refs or None)
+        result.last_eval = res
+        logger.log_eval(algo.step, res)
+        paused[0] += time.perf_counter() - t
+
+    def do_ckpt() -> None:
+        t = time.perf_counter()
+        save_checkpoint(
+            run_dir / "checkpoints" / f"step-{algo.step:08d}.safetensors", algo,
+            dataset_hash=data.manifest_sha256,
+            extra={"train": cfg.to_dict(), "dataset": data.path, "env_id": data.env_id, "reference_returns": refs,
+                   "world_size": info.world_size},
+            extra_tensors={"sampler_rng": gen.get_state()},
+        )
+        paused[0] += time.perf_counter() - t
+
+    post: dict[str, str] = {}
+    t0, s0 = time.perf_counter(), algo.step
+    try:
+        while algo.step < cfg.steps:
+            batch = data.sample(cfg.batch_size, cfg.window, gen)
+            m = algo.update(batch)
+            step = algo.step
+            result.history.append({"step": step, **m})
+            if info.is_main:
+                if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps):
+                    logger.log(step, m)
+                is_last = step == cfg.steps
+                if (cfg.eval_every and step % cfg.eval_every == 0) or (is_last and cfg.eval_episodes > 0):
+                    do_eval()
+                if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last:
+                    do_ckpt()
+                post = {"loss": f"{m['loss/total']:.3g}"}
+                for k in ("critic/loss", "actor/flow_loss", "actor/distill_loss", "actor/nll", "actor/ce", "actor/loss"):
+                    if k in m:
+                        post[k.split("/")[1]] = f"{m[k]:.3g}"
+                if result.last_eval is not None:
+                    ev = result.last_eval
+                    post["eval"] = f"{ev.get('normalized_score', ev['return_mean']):.1f}"
+                if step % 10 == 0 or is_last:
+                    bar.update(10 if step % 10 == 0 else step % 10, post)
+            if cfg.ckpt_every and step % cfg.ckpt_every == 0:
+                distributed.barrier(info)  # ranks wait while rank 0 writes
+    finally:
+        bar.close()
+        logger.close()
+    dt = time.perf_counter() - t0 - paused[0]
+    result.step = algo.step
+    result.updates_per_s = (algo.step - s0) / dt if dt > 0 and algo.step > s0 else float("nan")
+    result.algo = algo
+    if info.is_main:
+        msg = f"{run_dir}: {algo.step} updates ({result.updates_per_s:.1f}/s)"
+        if result.last_eval:
+            ev = result.last_eval
+            msg += f"; eval return {ev['return_mean']:.3f}"
+            if "normalized_score" in ev:
+                msg += f", normalized {ev['normalized_score']:.1f}"
+            if "win_rate" in ev:
+                msg += f", win rate {ev['win_rate']:.2f}"
+            if "coverage_success" in ev:
+                msg += f", coverage {ev['coverage_success']:.2f}"
+        log(msg)
+    return result
+
+
+def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | None = None, device: str = "auto",
+                 checkpoint: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Score a run's latest (or a given) checkpoint; reference returns from the run's dataset record."""
+    from ..algos.checkpoint import load_checkpoint
+    from .evaluate import EVAL_SEED, evaluate
+
+    run_dir = resolve_run(run)
+    if checkpoint is None and not (run_dir / "config.json").is_file():
+        raise TrainError(f"{run_dir} is not a run folder (no config.json); pass the folder `macflow-arena train` wrote")
+    path = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
+    ck = load_checkpoint(path, device=resolve_device(device))
+    meta = ck.meta.get("extra", {})
+    env_id = meta.get("env_id")
+    refs = meta.get("reference_returns") or None
+    res = evaluate(ck.algo, env_id, episodes=episodes, seed=EVAL_SEED if seed is None else seed, reference=refs)
+    res["checkpoint"] = str(path)
+    res["step"] = ck.algo.step
+    res["algo"] = ck.algo.name
+    return res
