@@ -87,3 +87,22 @@ def build_spec(cls: type, params: Mapping[str, Any], where: str):
 
 def spec_to_dict(spec) -> dict[str, Any]:
     return dataclasses.asdict(spec)
+
+
+def scenario_spec(entry, cls: type, overrides: Mapping[str, Any] | None = None):
+    """The spec of registry ``entry`` as dataclass ``cls``, with ``overrides`` applied.
+
+    Returns ``(spec, where)``; ``where`` names the id and file for later errors.
+    Unknown override names are an error that lists the valid keys.
+    """
+    params = entry.params()
+    if overrides:
+        fields = set(cls.__dataclass_fields__)
+        bad = sorted(set(overrides) - fields)
+        if bad:
+            raise SpecError(
+                f"{entry.id}: unknown override(s) {', '.join(bad)}; valid keys are: {', '.join(sorted(fields))}"
+            )
+        params.update(overrides)
+    where = f"{entry.id} ({entry.path.name}{' + overrides' if overrides else ''})"
+    return build_spec(cls, params, where), where

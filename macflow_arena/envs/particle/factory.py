@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...spec import SpecError, build_spec
+from ...spec import SpecError, scenario_spec
 from .cover import CoverTask
 from .spread import SpreadTask
 from .tag import TagTask
@@ -17,17 +17,8 @@ def build_task(entry, overrides: Mapping[str, Any] | None = None) -> ParticleTas
     cls = TASKS.get(entry.task)
     if cls is None:
         raise SpecError(f"{entry.path}: unknown particle task {entry.task!r}; known: {', '.join(TASKS)}")
-    params = entry.params()
-    if overrides:
-        fields = {f for f in cls.spec_cls.__dataclass_fields__}
-        bad = sorted(set(overrides) - fields)
-        if bad:
-            raise SpecError(
-                f"{entry.id}: unknown override(s) {', '.join(bad)}; valid keys are: {', '.join(sorted(fields))}"
-            )
-        params.update(overrides)
-    where = f"{entry.id} ({entry.path.name}{' + overrides' if overrides else ''})"
-    return cls(build_spec(cls.spec_cls, params, where))
+    spec, _ = scenario_spec(entry, cls.spec_cls, overrides)
+    return cls(spec)
 
 
 def make_parallel(entry, render_mode=None, overrides=None):

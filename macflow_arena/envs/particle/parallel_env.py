@@ -8,6 +8,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from ..window_render import WindowRenderMixin
+
 from ..validate import check_action, check_agent_keys
 from .core import ParticleCore
 from .task import ParticleTask
@@ -17,7 +19,7 @@ _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _INT_TYPES = (np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64)
 
 
-class ParticleParallelEnv(ParallelEnv):
+class ParticleParallelEnv(WindowRenderMixin, ParallelEnv):
     """A particle scenario as a PettingZoo ``ParallelEnv``.
 
     Episodes last ``max_cycles`` steps: every agent's ``truncation`` is set at
@@ -181,25 +183,3 @@ class ParticleParallelEnv(ParallelEnv):
         hud = self.hud_lines() + list(extra_hud or [])
         rings = [self._index[a] for a in highlight if a in self._index]
         return self._drawer.draw(self._core.pos[0], self._core.vel[0], hud, rings)
-
-    def render(self):
-        if self.render_mode is None:
-            import gymnasium
-
-            gymnasium.logger.warn("render() called with render_mode=None; pass render_mode='rgb_array' or 'human' to make().")
-            return None
-        frame = self.render_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            from ...render.window import Window
-
-            self._window = Window(self.env_id, frame.shape[1], frame.shape[0], fps=self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
-        self._drawer = None

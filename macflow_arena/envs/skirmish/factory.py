@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...spec import SpecError, build_spec
+from ...spec import SpecError, scenario_spec
 from .spec import BattleSpec, ProceduralSpec
 from .task import SkirmishTask
 from .units import load_units
@@ -16,17 +16,7 @@ def build_task(entry, overrides: Mapping[str, Any] | None = None) -> SkirmishTas
     cls = SPECS.get(entry.task)
     if cls is None:
         raise SpecError(f"{entry.path}: unknown skirmish task {entry.task!r}; known: {', '.join(SPECS)}")
-    params = entry.params()
-    if overrides:
-        fields = set(cls.__dataclass_fields__)
-        bad = sorted(set(overrides) - fields)
-        if bad:
-            raise SpecError(
-                f"{entry.id}: unknown override(s) {', '.join(bad)}; valid keys are: {', '.join(sorted(fields))}"
-            )
-        params.update(overrides)
-    where = f"{entry.id} ({entry.path.name}{' + overrides' if overrides else ''})"
-    spec = build_spec(cls, params, where)
+    spec, where = scenario_spec(entry, cls, overrides)
     units_path = entry.path.parent / spec.units_file
     if not units_path.is_file():
         raise SpecError(f"{where}: units_file {spec.units_file!r} not found next to the map ({units_path})")

@@ -8,6 +8,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from ..window_render import WindowRenderMixin
+
 from ..validate import IllegalActionError, check_action, check_agent_keys, illegal_action_message
 from .core import MirrorView, SkirmishCore
 from .observe import ObsLayout
@@ -17,7 +19,7 @@ RENDER_MODES = ("human", "rgb_array")
 STOP = 1
 
 
-class SkirmishParallelEnv(ParallelEnv):
+class SkirmishParallelEnv(WindowRenderMixin, ParallelEnv):
     """A skirmish map as a PettingZoo ``ParallelEnv``: the ally team's units are the agents.
 
     * Observations are dicts ``{"observation": float32 [obs_dim], "action_mask": int8
@@ -280,25 +282,3 @@ class SkirmishParallelEnv(ParallelEnv):
                 banner = "TIME UP"
         return self.drawer.draw(self._core.snapshot(0), hud, highlight=ring,
                                 selected=selected if show_ranges else None, banner=banner, marker=marker)
-
-    def render(self):
-        if self.render_mode is None:
-            import gymnasium
-
-            gymnasium.logger.warn("render() called with render_mode=None; pass render_mode='rgb_array' or 'human' to make().")
-            return None
-        frame = self.render_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            from ...render.window import Window
-
-            self._window = Window(self.env_id, frame.shape[1], frame.shape[0], fps=self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
-        self._drawer = None
