@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from gymnasium import spaces
 
+from ..seeding import world_seeds
 from ..validate import check_batch
 from .core import ParticleCore
 from .task import ParticleTask
@@ -44,10 +45,7 @@ class ParticleVectorEnv:
     def reset(self, seed: int | Sequence[int] | None = None):
         b = self.num_envs
         if seed is not None:
-            seeds = [int(seed) + i for i in range(b)] if np.isscalar(seed) else list(seed)
-            if len(seeds) != b:
-                raise ValueError(f"need {b} seeds, got {len(seeds)}")
-            self.core.seed(range(b), seeds)
+            self.core.seed(range(b), world_seeds(seed, b))
         self.core.reset()
         self._started = True
         return self.core.observe(), {"metrics": self.core.metrics()}

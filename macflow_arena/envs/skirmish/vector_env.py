@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from gymnasium import spaces
 
+from ..seeding import world_seeds
 from ..validate import ActionError, IllegalActionError, check_batch, illegal_action_message, masked_violations
 from .core import SkirmishCore
 from .observe import ObsLayout
@@ -68,10 +69,7 @@ class SkirmishVectorEnv:
     def reset(self, seed: int | Sequence[int] | None = None):
         b = self.num_envs
         if seed is not None:
-            seeds = [int(seed) + i for i in range(b)] if np.isscalar(seed) else list(seed)
-            if len(seeds) != b:
-                raise ValueError(f"need {b} seeds, got {len(seeds)}")
-            self.core.seed(range(b), seeds)
+            self.core.seed(range(b), world_seeds(seed, b))
         self.core.reset()
         self._illegal[:] = 0
         self.episode_return[:] = 0.0
