@@ -27,7 +27,7 @@ import numpy as np
 
 from .play.input_state import InputState
 from .play.kinds import KINDS
-from .play.seats import SeatError, build_seating, parse_seats, seat_overrides
+from .play.seats import SeatError, build_seating, parse_seats, seat_overrides, with_team
 from .play.session import Session
 
 SUFFIXES = (".mp4", ".gif")
@@ -63,6 +63,7 @@ def episode_frames(session: Session, episodes: int, returns: list[float] | None 
     for k in range(episodes):
         session.reset()
         hud = [f"episode {k + 1}/{episodes}  seed {session.episode_seed}"]
+        hud += [p.label for p, _ in session.seating.groups if getattr(p, "label", None)]  # teams: name (algo)
         yield session.frame(hud)
         while not session.step():
             yield session.frame(hud)
@@ -183,11 +184,13 @@ def export_video(
     size: int = 600,
     overrides: Mapping[str, Any] | None = None,
     progress: bool = False,
+    team: str | None = None,
 ) -> VideoResult:
     """Render ``episodes`` episodes of ``env_id`` to ``out_path`` (.mp4 or .gif); never opens a window.
 
     ``seats`` as in ``play`` (default: every seat scripted; human kinds are
-    refused). Episode k uses seed ``seed + k``. ``fps`` defaults to the env's
+    refused); ``team`` (a team name or folder) plays every seat ``seats`` does
+    not name. Episode k uses seed ``seed + k``. ``fps`` defaults to the env's
     ``render_fps``; ``size`` is the frame side in pixels.
     """
     from .registry import make
@@ -203,6 +206,8 @@ def export_video(
     if fps is not None and fps < 1:
         raise VideoError(f"fps must be >= 1, got {fps}")
     specs = parse_seats(seats)
+    if team is not None:
+        specs = with_team(specs, team)
     humans = [s.seat for s in specs.values() if KINDS[s.kind].human]
     if humans:
         raise SeatError(f"video export has no human input: seat(s) {', '.join(humans)} need a policy kind")

@@ -157,6 +157,9 @@ class Algorithm:
     Config: ClassVar[type] = object
     continuous_ok: ClassVar[bool] = True
     discrete_ok: ClassVar[bool] = True
+    # The modules of ``nets`` that ``act`` reads (all it needs to play): a team
+    # (macflow_arena.teams) ships only these weights, without critics, targets or optimizers.
+    act_nets: ClassVar[tuple[str, ...]] = ()
     # Called as ``grad_hook(algo, params)`` after backward, before the checks and the
     # optimizer step (the trainer's DDP gradient all-reduce); None: nothing.
     grad_hook = None

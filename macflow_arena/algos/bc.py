@@ -26,6 +26,7 @@ class BCConfig:
 class BC(Algorithm):
     name = "bc"
     Config = BCConfig
+    act_nets = ("policy",)
 
     def build(self):
         s, c = self.spec, self.config

@@ -160,9 +160,15 @@ def check_header(path: Path, data: bytes) -> dict[str, Any]:
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Metadata and raw tensors of a checkpoint, after the framing checks."""
+    return read_tagged(path, FORMAT, FORMAT_VERSION, "checkpoint")
+
+
+def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """Metadata and raw tensors of a safetensors file whose header metadata says ``format: fmt``
+    (checkpoints, team weights): pickles refused unread, framing checked by hand first."""
     path = Path(path)
     if path.suffix.lower() in REFUSED_SUFFIXES:
-        _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors checkpoint")
+        _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors {what}")
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -171,19 +177,19 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
         header = check_header(path, data)
     except CheckpointError:
         if (data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or data[:4] == b"PK\x03\x04":
-            _fail(path, "this is a pickled (torch.save) file, which can run code when loaded; it is refused unread. Use a .safetensors checkpoint")
+            _fail(path, f"this is a pickled (torch.save) file, which can run code when loaded; it is refused unread. Use a .safetensors {what}")
         raise
     raw = header.get("__metadata__", {}).get(META_KEY)
     if raw is None:
-        _fail(path, "not a macflow-arena checkpoint (no metadata in the header)")
+        _fail(path, f"not a macflow-arena {what} (no metadata in the header)")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as e:
-        _fail(path, f"checkpoint metadata is not valid JSON ({e})")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        _fail(path, "not a macflow-arena checkpoint (unknown format)")
-    if meta.get("format_version") != FORMAT_VERSION:
-        _fail(path, f"checkpoint format version {meta.get('format_version')!r}; this release reads version {FORMAT_VERSION}")
+        _fail(path, f"{what} metadata is not valid JSON ({e})")
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        _fail(path, f"not a macflow-arena {what} (unknown format)")
+    if meta.get("format_version") != version:
+        _fail(path, f"{what} format version {meta.get('format_version')!r}; this release reads version {version}")
     st = _import_safetensors()
     try:
         tensors = st.load(data)

@@ -61,6 +61,7 @@ def cosine_schedule(steps: int, s: float = 0.008) -> list[float]:
 class Diffusion(Algorithm):
     name = "diffusion"
     Config = DiffusionConfig
+    act_nets = ("denoiser",)
     discrete_ok = False
 
     def __init__(self, *args, **kwargs):

@@ -36,6 +36,7 @@ class FlowBCConfig:
 class FlowBC(Algorithm):
     name = "flowbc"
     Config = FlowBCConfig
+    act_nets = ("teacher",)
 
     def build(self):
         s, c = self.spec, self.config

@@ -62,6 +62,7 @@ class MACFlowConfig:
 class MACFlow(Algorithm):
     name = "macflow"
     Config = MACFlowConfig
+    act_nets = ("student",)
 
     def build(self):
         s, c = self.spec, self.config

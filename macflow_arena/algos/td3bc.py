@@ -39,6 +39,7 @@ class TD3BCConfig:
 class TD3BC(Algorithm):
     name = "td3bc"
     Config = TD3BCConfig
+    act_nets = ("actor",)
     discrete_ok = False
 
     def build(self):

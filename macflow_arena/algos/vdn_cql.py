@@ -30,6 +30,7 @@ class VDNCQLConfig:
 class VDNCQL(Algorithm):
     name = "vdn_cql"
     Config = VDNCQLConfig
+    act_nets = ("q",)
     continuous_ok = False
 
     def build(self):

@@ -16,6 +16,11 @@ EXAMPLES = """examples:
   macflow-arena play particle/tag --headless --frames 200     # no window (smoke test)
   macflow-arena play skirmish/3m --seat ally_0=keyboard       # WASD move, number keys attack, mouse too
   macflow-arena play skirmish/2s3z --against                  # command the enemy side with the mouse
+  macflow-arena play particle/spread --team spread-macflow    # you are agent_0, the trained team the rest
+  macflow-arena play particle/tag --team tag-macflow --seat prey_0=keyboard   # flee from the trained predators
+  macflow-arena play skirmish/3m --team 3m-macflow --seat ally_0=mouse        # fight beside the team
+  macflow-arena play skirmish/3m --against --team 3m-macflow  # command the enemy against the team
+  macflow-arena play particle/spread --seat agent_0=team:spread-bc --seat '*=team:spread-macflow'
 
 keys: WASD/arrows move, R resets the episode, P pauses, Esc or closing the window quits.
 """
@@ -39,6 +44,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--headless", action="store_true", help="no window and no pacing (needs --frames or --episodes)")
     p.add_argument("--record", metavar="NAME", default=None,
                    help="store every finished episode in dataset NAME (or a path); appends across sessions")
+    p.add_argument("--team", metavar="NAME", default=None,
+                   help="a trained team (name, team folder or run folder) plays every seat not named by --seat; "
+                   "with no --seat you play the first seat. Its per-decision latency shows in the HUD. "
+                   "See `macflow-arena team list`")
     p.add_argument(
         "--against",
         action="store_true",
@@ -75,6 +84,7 @@ def run(args) -> int:
             fps=args.fps,
             seed=args.seed,
             record=args.record,
+            team=args.team,
         )
     except Exception as e:
         pg = sys.modules.get("pygame")

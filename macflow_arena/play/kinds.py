@@ -1,7 +1,7 @@
 """Seat kinds: the names users write after ``AGENT=`` and how each builds a policy.
 
 A kind is looked up by the text before the first ``:``; the rest is its
-argument (``keyboard:wasd``, ``gamepad:1``, later ``team:NAME``). Human kinds
+argument (``keyboard:wasd``, ``gamepad:1``, ``team:NAME``). Human kinds
 build one policy per seat and read the shared ``InputState``; other kinds
 build one policy for all their seats (same kind and argument).
 Add a kind with ``register_kind(SeatKind(...))``.
@@ -108,6 +108,15 @@ def _random(ctx: SeatContext, seats: list[str], arg: str | None):
     return RandomPolicy(ctx.env, seed=ctx.seed)
 
 
+def _team(ctx: SeatContext, seats: list[str], arg: str | None):
+    try:
+        from ..teams.load import load_team
+        from ..teams.policy import TeamPolicy
+    except ImportError as e:
+        raise ValueError(f'team seats need torch ({e}): pip install torch, then pip install "macflow-arena[train]"') from None
+    return TeamPolicy(load_team(arg), ctx.env, seats)
+
+
 for _k in (
     SeatKind("keyboard", _keyboard, "you, with WASD and/or arrow keys (skirmish: + number keys, mouse)", human=True,
              arg="wasd|arrows"),
@@ -117,5 +126,7 @@ for _k in (
     SeatKind("mouse", _mouse, "you, with the mouse (skirmish: click to move, right-click to attack)", human=True),
     # not ``human``: one commander drives all its seats (it reads the mouse itself)
     SeatKind("commander", _commander, "you, commanding all these units with the mouse (skirmish --against)"),
+    SeatKind("team", _team, "a trained team (name, team folder or run folder; see `macflow-arena team list`)",
+             arg="NAME", arg_required=True),
 ):
     register_kind(_k)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .events import EventSource, NoEvents
 from .input_state import InputState
-from .seats import build_seating, default_human_seats, parse_seats, seat_overrides
+from .seats import build_seating, default_human_seats, parse_seats, seat_overrides, with_team
 from .session import Session, random_seed
 
 KEYS_HELP = "R reset  P pause  Esc quit"
@@ -66,6 +66,7 @@ def play(
     overrides: Mapping[str, Any] | None = None,
     size: int | None = None,
     record: str | None = None,
+    team: str | None = None,
 ) -> PlayResult:
     """Play ``env_id``: ``seats`` like ``["agent_0=keyboard", "agent_1=random"]``.
 
@@ -75,6 +76,8 @@ def play(
     ``render_fps``); headless runs as fast as possible and draws only when
     ``record_frames``. Stops at ``max_frames`` / ``max_episodes`` / Esc.
     ``record`` names a dataset that stores every finished episode (quality "human").
+    ``team`` (a team name or folder) plays every seat ``seats`` does not name
+    (with ``seats=None``: you on the first seat, the team on the others).
     """
     from ..registry import make
 
@@ -93,7 +96,10 @@ def play(
     window = None
     try:
         state = InputState()
-        seating = build_seating(env, specs if specs is not None else default_human_seats(env), state, seed)
+        specs = specs if specs is not None else default_human_seats(env)
+        if team is not None:
+            specs = with_team(specs, team)
+        seating = build_seating(env, specs, state, seed)
         if record is not None:
             env.set_seats(policies=seating.kinds, human_seats=seating.human_seats)
         session = Session(env, seating, seed=seed, size=size)
@@ -163,6 +169,10 @@ def _hud(seating, fps: int, measured: float, paused: bool) -> list[str]:
     lines = [f"fps {measured:.0f}/{fps}"]
     for p in seating.humans:
         lines.append(f"you: {p.seat} ({p.controls})")
+    for p, _ in seating.groups:  # teams: per-decision latency
+        line = getattr(p, "hud_line", None)
+        if callable(line):
+            lines.append(line())
     if paused:
         lines.append("PAUSED (P resumes)")
     lines.append(KEYS_HELP)

@@ -116,6 +116,15 @@ def seat_overrides(env_id: str, seats: Iterable[str], base: Mapping[str, Any] | 
     raise SeatError(f"unknown seat(s) {', '.join(missing)} for {entry.id}; seats are: {', '.join(agents)}{also}")
 
 
+def with_team(specs: Mapping[str, SeatSpec], team: str) -> dict[str, SeatSpec]:
+    """``specs`` plus team ``team`` on every seat they do not name (``play/video --team NAME``)."""
+    if WILDCARD in specs:
+        raise SeatError(f"--team {team} fills every seat not named by --seat, and so does "
+                        f"'*={specs[WILDCARD].text}': drop one of them")
+    kind, arg = parse_kind(f"team:{team}")
+    return {**specs, WILDCARD: SeatSpec(WILDCARD, kind, arg)}
+
+
 def default_human_seats(env) -> dict[str, SeatSpec]:
     """You on the first seat with the family's human kind (keyboard for particle games)."""
     family = str(getattr(env, "env_id", "")).split("/")[0]
@@ -178,9 +187,14 @@ def build_seating(env, specs: Mapping[str, SeatSpec], state: InputState, seed: i
             humans.append(policy)
         else:
             shared.setdefault((spec.kind, spec.arg), []).append(a)
+    kinds = {a: s.text for a, s in full.items()}
     for (kind, arg), seats in shared.items():
-        groups.append((_build(SeatSpec(seats[0], kind, arg), ctx, seats), tuple(seats)))
-    return Seating(groups=groups, kinds={a: s.text for a, s in full.items()}, humans=humans)
+        policy = _build(SeatSpec(seats[0], kind, arg), ctx, seats)
+        groups.append((policy, tuple(seats)))
+        label = getattr(policy, "seat_label", None)  # e.g. "team:spread-macflow" for team:./path/to/folder
+        if label:
+            kinds.update(dict.fromkeys(seats, str(label)))
+    return Seating(groups=groups, kinds=kinds, humans=humans)
 
 
 def _build(spec: SeatSpec, ctx: SeatContext, seats: list[str]):
