@@ -29,27 +29,64 @@ def test_windows_match_episodes_and_never_cross_ends(spread):
     g = torch.Generator().manual_seed(3)
     T = 30  # longer than an episode: every window is padded
     b = dd.sample(64, T, g).validate(dd.spec)
-    # rows of the window = the episode's rows from its start step; zeros after its end
+    # the real rows of a window are one contiguous block of one episode: it starts at the
+    # episode's first step when the window begins with padding, and reaches the episode's
+    # end when padding follows it; every padded row is zero
     ss = dd.step_start.numpy()
-    for k in range(8):
-        L = int(b.mask[k].sum())
-        assert L >= 1 and bool((b.mask[k, :L] == 1).all()) and bool((b.mask[k, L:] == 0).all())
+    for k in range(16):
+        m = b.mask[k].numpy()
+        real = np.flatnonzero(m)
+        assert real.size >= 1 and np.array_equal(real, np.arange(real[0], real[-1] + 1))
+        a, L = int(real[0]), int(real.size)
         obs = b.obs[k].numpy()
-        # find the episode: the one whose obs rows contain the window's first obs at its offset
         found = False
         for e in range(len(ea)):
             ep = ea.episode(e)
-            t0 = len(ep["action"]) - L
-            if np.array_equal(ep["obs"][t0 : t0 + L + 1], obs[: L + 1]):
-                found = True
-                assert np.allclose(ep["action"][t0 : t0 + L], b.actions[k, :L].numpy())
+            n = len(ep["action"])
+            starts = [0] if a > 0 else range(n - L + 1)
+            for t0 in starts:
+                if a + L < T and t0 + L != n:
+                    continue  # padding after the block: the block must end the episode
+                if np.array_equal(ep["obs"][t0 : t0 + L + 1], obs[a : a + L + 1]):
+                    found = True
+                    assert np.allclose(ep["action"][t0 : t0 + L], b.actions[k, a : a + L].numpy())
+                    break
+            if found:
                 break
         assert found
-        assert not obs[L + 1 :].any()
-        assert float(b.rewards[k, L:].abs().sum()) == 0
+        assert not obs[:a].any() and not obs[a + L + 1 :].any()
+        assert float(b.rewards[k][b.mask[k] == 0].abs().sum()) == 0
     assert ss[-1] == dd.num_steps
     # particle episodes end by truncation only: never terminal
     assert float(b.terminated.sum()) == 0
+
+
+def test_windows_cover_every_step_equally():
+    """Every recorded step appears in training windows equally often: step 0 of an
+    episode (where a team picks its joint plan) as often as its middle steps."""
+    from macflow_arena.algos import TeamSpec
+    from macflow_arena.train.data import DeviceDataset
+
+    lens = torch.tensor([30, 12, 30, 7])  # episodes, some shorter than the window
+    E, R = len(lens), int(lens.sum())
+    step_start = torch.cat([torch.zeros(1, dtype=torch.int64), lens.cumsum(0)])
+    obs_start = step_start + torch.arange(E + 1)
+    t_in_ep = torch.cat([torch.arange(int(n)) for n in lens]).float()
+    dd = DeviceDataset(
+        name="synthetic", path="", env_id="particle/spread", spec=TeamSpec(1, 1, 1), header={}, manifest_sha256="",
+        steps=lens, step_start=step_start, obs_start=obs_start, obs=torch.ones(R + E, 1, 1), alive_obs=torch.ones(R + E, 1),
+        avail=None, actions=t_in_ep[:, None, None], rewards=torch.ones(R), terminated=torch.zeros(R), returns=np.zeros(E),
+    )
+    n, T = 40000, 20
+    b = dd.sample(n, T, torch.Generator().manual_seed(0))
+    real = b.mask > 0
+    steps = b.actions[..., 0, 0][real].long()
+    counts = torch.bincount(steps, minlength=30).float()
+    # each step is covered by T of the sum(L + T - 1) placements: n T / sum(L + T - 1) per
+    # recorded step, times the number of episodes that have step t
+    expect = T * n / float((lens + T - 1).sum()) * torch.tensor([float((lens > t).sum()) for t in range(30)])
+    assert torch.allclose(counts, expect, rtol=0.06), (counts[:5], expect[:5])
+    assert float(b.rewards[~real].abs().sum()) == 0
 
 
 def test_team_terminal_flag_only_at_battle_end(tmp_path):

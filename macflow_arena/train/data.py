@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -86,6 +86,7 @@ class DeviceDataset:
     rewards: Tensor  # [R] float32 (team)
     terminated: Tensor  # [R] float32 (team)
     returns: np.ndarray  # [E] episode returns (host)
+    _placements: dict = field(default_factory=dict, repr=False, compare=False)  # window length -> (starts, total)
 
     @property
     def reference_returns(self) -> dict:
@@ -104,18 +105,29 @@ class DeviceDataset:
         return self.obs.device
 
     def sample(self, batch_size: int, length: int, generator: torch.Generator) -> Batch:
-        """``batch_size`` windows of ``length`` steps, starts uniform over all steps."""
+        """``batch_size`` windows of ``length`` steps in which every recorded step is
+        equally likely to appear: a window's first row is uniform over the
+        ``steps + length - 1`` placements that overlap its episode, so windows may
+        begin before the episode (front padding) or run past its end (back
+        padding), both with mask 0, and each step is covered by exactly ``length``
+        placements. (Windows that only start at real steps would show step 0 of
+        an episode ``length`` times less often than its middle: the first
+        decisions, where a team picks its joint plan, would be the rarest.)"""
         dev = self.device
-        j = torch.randint(self.num_steps, (batch_size,), generator=generator, device=dev)
-        ep = torch.searchsorted(self.step_start, j, right=True) - 1
-        t0 = j - self.step_start[ep]
+        if length not in self._placements:  # once per window length: no host-device sync per batch
+            ext = torch.cumsum(self.steps + (length - 1), 0)
+            self._placements[length] = (torch.cat([ext.new_zeros(1), ext]), int(ext[-1]))
+        ext_start, total = self._placements[length]
+        j = torch.randint(total, (batch_size,), generator=generator, device=dev)
+        ep = torch.searchsorted(ext_start, j, right=True) - 1
+        t0 = j - ext_start[ep] - (length - 1)
         steps = self.steps[ep][:, None]
         ar = torch.arange(length + 1, device=dev)[None]
         ts, to = t0[:, None] + ar[:, :-1], t0[:, None] + ar
-        mask = ts < steps
-        omask = to <= steps
-        srows = self.step_start[ep][:, None] + torch.minimum(ts, steps - 1)
-        orows = self.obs_start[ep][:, None] + torch.minimum(to, steps)
+        mask = (ts >= 0) & (ts < steps)
+        omask = (to >= 0) & (to <= steps)
+        srows = self.step_start[ep][:, None] + torch.minimum(ts, steps - 1).clamp_min(0)
+        orows = self.obs_start[ep][:, None] + torch.minimum(to, steps).clamp_min(0)
         mf, of = mask.float(), omask.float()
         obs = self.obs[orows] * of[..., None, None]
         alive = self.alive_obs[orows] * of[..., None]
