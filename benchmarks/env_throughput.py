@@ -27,120 +27,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ENV_ID = "particle/spread"
-N_AGENTS = 3
-MAX_CYCLES = 25
+from macflow_arena.bench.env import MPE2_LABEL, measure, mpe2_parallel, ours_parallel, ours_vector  # noqa: E402
+from macflow_arena.bench.timing import machine  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results" / "env_throughput.md"
 INSTALL_HINT = (
     "mpe2 is not installed in this interpreter; for the peer column run\n"
     "  python -m venv .bench_venv && .bench_venv/bin/pip install -e . mpe2\n"
     "  .bench_venv/bin/python benchmarks/env_throughput.py"
 )
-
-
-# -- workloads: each returns (run(n_steps) -> seconds, agent-steps per step) ---------------
-
-
-def ours_vector(num_envs: int, seed: int = 0):
-    import macflow_arena
-
-    venv = macflow_arena.make_vec(ENV_ID, num_envs)
-    venv.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    bank = rng.uniform(-1, 1, size=(64,) + venv.action_shape).astype(np.float32)
-
-    def run(n: int) -> float:
-        t0 = time.perf_counter()
-        for t in range(n):
-            venv.step(bank[t % 64])
-        return time.perf_counter() - t0
-
-    return run, num_envs * venv.n_agents
-
-
-def _dict_loop(env, seed: int):
-    env.reset(seed=seed)
-    agents = list(env.possible_agents)
-    rng = np.random.default_rng(seed)
-    bank = []
-    for _ in range(256):
-        acts = {}
-        for a in agents:
-            sp = env.action_space(a)
-            acts[a] = rng.uniform(sp.low, sp.high, size=sp.shape).astype(sp.dtype)
-        bank.append(acts)
-
-    def run(n: int) -> float:
-        step, reset = env.step, env.reset
-        t0 = time.perf_counter()
-        for t in range(n):
-            step(bank[t & 255])
-            if not env.agents:
-                reset()
-        return time.perf_counter() - t0
-
-    return run, len(agents)
-
-
-def ours_parallel(seed: int = 0):
-    import macflow_arena
-
-    return _dict_loop(macflow_arena.make(ENV_ID), seed)
-
-
-def mpe2_parallel(seed: int = 0):
-    from mpe2 import simple_spread_v3
-
-    env = simple_spread_v3.parallel_env(N=N_AGENTS, max_cycles=MAX_CYCLES, continuous_actions=True)
-    return _dict_loop(env, seed)
-
-
-# -- measurement ------------------------------------------------------------------------
-
-
-def measure(workloads: dict, repeats: int, seconds: float) -> dict[str, list[float]]:
-    """Round-robin: calibrate each workload's step count to ~``seconds``, then repeat."""
-    steps = {}
-    for name, (run, _) in workloads.items():
-        run(30)  # warmup (first calls, caches, allocator)
-        n, dt = 50, 0.0
-        while dt < 0.2:
-            dt = run(n)
-            if dt < 0.2:
-                n *= 4
-        steps[name] = max(50, int(n * seconds / dt))
-    rates: dict[str, list[float]] = {name: [] for name in workloads}
-    for _ in range(repeats):
-        for name, (run, per_step) in workloads.items():
-            dt = run(steps[name])
-            rates[name].append(steps[name] * per_step / dt)
-    return rates
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import numpy
-
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {numpy.__version__}"
-    )
 
 
 def git_rev() -> str:
@@ -171,7 +74,7 @@ def main(argv=None) -> int:
     }
     have_mpe2 = True
     try:
-        workloads["mpe2 simple_spread_v3 (parallel)"] = mpe2_parallel()
+        workloads[MPE2_LABEL] = mpe2_parallel()
     except ImportError:
         have_mpe2 = False
 
@@ -179,7 +82,7 @@ def main(argv=None) -> int:
     rates = measure(workloads, args.repeats, args.seconds)
     load_after = os.getloadavg()
     med = {k: statistics.median(v) for k, v in rates.items()}
-    peer = med.get("mpe2 simple_spread_v3 (parallel)")
+    peer = med.get(MPE2_LABEL)
     targets = {f"ours VectorEnv B={args.num_envs}": 150.0, "ours ParallelEnv B=1": 2.0}
 
     rows = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,80 +32,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from macflow_arena.algos import TeamSpec, make, random_batch  # noqa: E402
+from macflow_arena.algos import make  # noqa: E402
+from macflow_arena.bench.inference import INFER, bench_spec, inference_times  # noqa: E402
+from macflow_arena.bench.timing import cpu_name, fmt_ms  # noqa: E402
+from macflow_arena.bench.train import TRAIN, update_times  # noqa: E402
 
-SPEC = TeamSpec(n_agents=3, obs_dim=14, action_dim=2)
-
-# (label, algorithm, overrides, network forwards per decision)
-INFER = [
-    ("bc", "bc", {}, "1"),
-    ("td3bc", "td3bc", {}, "1"),
-    ("macflow (shared noise)", "macflow", {}, "1"),
-    ("macflow (private noise)", "macflow", {"noise": "private"}, "1"),
-    ("flowbc (K=10)", "flowbc", {}, "10"),
-    ("diffusion (100 steps)", "diffusion", {}, "100"),
-]
-TRAIN = [
-    ("bc", "bc", {}),
-    ("macflow (joint teacher)", "macflow", {}),
-    ("macflow (per-agent teacher)", "macflow", {"teacher": "per_agent"}),
-    ("td3bc", "td3bc", {}),
-    ("flowbc", "flowbc", {}),
-    ("diffusion (100 steps)", "diffusion", {}),
-]
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device, min_repeats: int, budget_s: float, warmup: int) -> tuple[float, int]:
-    """Median seconds per call: at least ``min_repeats`` calls, more while under budget
-    (a call slower than 0.5 s gets one warm-up and 3 timed calls)."""
-    t0 = time.perf_counter()
-    fn()
-    sync(device)
-    if time.perf_counter() - t0 > 0.5:
-        warmup, min_repeats = 0, 3
-    for _ in range(max(0, warmup - 1)):
-        fn()
-    sync(device)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_repeats or (time.perf_counter() - start < budget_s and len(times) < 2000):
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), len(times)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def fmt_ms(s: float) -> str:
-    ms = s * 1e3
-    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 100 else f"{ms:.0f}"
+SPEC = bench_spec()
 
 
 def bench_inference(preset: str, device: torch.device, batches: list[int], budget: float) -> list[str]:
-    rows, res = [], {}
-    algos = {label: make(name, SPEC, preset, seed=0, device=str(device), **kw) for label, name, kw, _ in INFER}
-    for b in batches:
-        obs = torch.randn(b, SPEC.n_agents, SPEC.obs_dim, generator=torch.Generator().manual_seed(b)).to(device)
-        for label, algo in algos.items():
-            gen = torch.Generator(device=device).manual_seed(0)
-            with torch.inference_mode():
-                t, n = timed(lambda: algo.act(obs, gen), device, min_repeats=5, budget_s=budget, warmup=3)
-            res[label, b] = (t, n)
+    rows = []
+    res = inference_times(preset, device, batches, budget, INFER, SPEC)
     head = "| algorithm | forwards | " + " | ".join(f"batch {b}: ms/decision | vs bc" for b in batches) + " |"
     rows += [head, "|" + "---|" * (2 + 2 * len(batches))]
     for label, _, _, fw in INFER:
@@ -126,12 +62,7 @@ def bench_inference(preset: str, device: torch.device, batches: list[int], budge
 
 
 def bench_training(preset: str, device: torch.device, windows: int, horizon: int, budget: float) -> list[str]:
-    batch = random_batch(SPEC, windows, horizon, generator=torch.Generator().manual_seed(0), device=device)
-    res = {}
-    for label, name, kw in TRAIN:
-        algo = make(name, SPEC, preset, seed=0, device=str(device), **kw)
-        t, n = timed(lambda: algo.update(batch), device, min_repeats=3, budget_s=budget, warmup=2)
-        res[label] = (t, n)
+    res = update_times(preset, device, windows, horizon, budget, TRAIN, SPEC)
     rows = ["| algorithm | ms/update | updates/s | vs bc | timed updates |", "|---|---|---|---|---|"]
     for label, _, _ in TRAIN:
         t, n = res[label]

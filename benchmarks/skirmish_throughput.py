@@ -17,48 +17,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-import macflow_arena
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def bench_vector(env_id: str, batch: int, seconds: float, seed: int = 0) -> tuple[float, float, int]:
-    venv = macflow_arena.make_vec(env_id, batch)
-    rng = np.random.default_rng(seed)
-    obs, _ = venv.reset(seed=seed)
-    for _ in range(3):  # warm-up
-        mask = obs["action_mask"]
-        obs, *_ = venv.step((rng.random(mask.shape) * mask).argmax(-1))
-    steps, start, cpu = 0, time.perf_counter(), time.process_time()
-    while True:
-        mask = obs["action_mask"]
-        obs, *_ = venv.step((rng.random(mask.shape) * mask).argmax(-1))
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            break
-    n = steps * batch * venv.n_agents
-    return n / elapsed, n / max(time.process_time() - cpu, 1e-9), steps
-
-
-def bench_parallel(env_id: str, seconds: float, seed: int = 0) -> tuple[float, float, int]:
-    env = macflow_arena.make(env_id)
-    rng = np.random.default_rng(seed)
-    obs, _ = env.reset(seed=seed)
-    agent_steps, steps, start, cpu = 0, 0, time.perf_counter(), time.process_time()
-    while True:
-        if not env.agents:
-            obs, _ = env.reset()
-        actions = {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in env.agents}
-        agent_steps += len(actions)
-        obs, *_ = env.step(actions)
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            break
-    return agent_steps / elapsed, agent_steps / max(time.process_time() - cpu, 1e-9), steps
+from macflow_arena.bench.env import skirmish_parallel as bench_parallel  # noqa: E402
+from macflow_arena.bench.env import skirmish_vector as bench_vector  # noqa: E402
 
 
 def skirmish_table(ids, batches, seconds: float) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 
@@ -36,7 +35,7 @@ def main(argv=None) -> int:
     if a.threads > 0:
         torch.set_num_threads(a.threads)
 
-    from macflow_arena.algos.registry import make
+    from macflow_arena.bench.train import dataset_update_rate
     from macflow_arena.data import datasets_dir, record_dataset
     from macflow_arena.train.data import load_device_dataset
     from macflow_arena.train.trainer import resolve_device
@@ -51,18 +50,8 @@ def main(argv=None) -> int:
     rows = []
     for preset in a.presets:
         for name in a.algos:
-            algo = make(name, data.spec, preset, seed=0, device=dev)
-            g = torch.Generator(device=dev).manual_seed(0)
-            for _ in range(a.warmup):
-                algo.update(data.sample(a.batch_size, a.window, g))
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            for _ in range(a.updates):
-                algo.update(data.sample(a.batch_size, a.window, g))
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            ups = a.updates / (time.perf_counter() - t)
+            ups = dataset_update_rate(data, name, preset, dev, batch_size=a.batch_size, window=a.window,
+                                      updates=a.updates, warmup=a.warmup)
             rows.append((preset, name, ups))
             print(f"{preset:>6} {name:>8}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"

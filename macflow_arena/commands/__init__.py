@@ -8,8 +8,16 @@ Modules import heavy things (pygame, torch) inside ``run`` only.
 
 from __future__ import annotations
 
-COMMANDS = ("list", "play", "video", "record", "dataset", "behave", "train", "eval")
+COMMANDS = ("list", "play", "video", "record", "dataset", "behave", "train", "eval", "team", "report", "bench", "demo")
 
 
 class CommandError(Exception):
     """A user error: ``main`` prints it as one line on stderr and exits with 2."""
+
+
+def require_torch(what: str) -> None:
+    """Raise a CommandError with the install hint when torch is missing (``what``: "training", "report" ...)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CommandError(f'{what} needs torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"') from None

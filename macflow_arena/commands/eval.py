@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import CommandError
+from . import CommandError, require_torch
 
 EXAMPLES = """examples:
   macflow-arena eval particle-spread-macflow-particle-spread-v0-expert-s0 --episodes 100
@@ -29,10 +29,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise CommandError('evaluation needs torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"') from None
+    require_torch("evaluation")
     from ..algos.checkpoint import CheckpointError
     from ..train.trainer import TrainError, evaluate_run
 

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 import json
 
-from . import CommandError
+from . import CommandError, require_torch
 
 EXAMPLES = """examples:
   macflow-arena record particle/spread --suite --episodes 1000
@@ -26,7 +26,6 @@ EXAMPLES = """examples:
 Runs go to $MACFLOW_ARENA_HOME/runs/NAME (or --out); score one with `macflow-arena eval RUN`.
 """
 
-INSTALL_HINT = 'training needs torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"'
 POSITIONAL = ("env",)
 
 
@@ -71,10 +70,7 @@ def _list_options(algo: str) -> int:
 
 
 def run(args) -> int:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise CommandError(INSTALL_HINT) from None
+    require_torch("training")
     from ..algos.registry import ALGOS, get
     from ..train.config import TrainConfig, parse_overrides
     from ..train.data import DatasetMismatchError

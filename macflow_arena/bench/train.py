@@ -1,0 +1,55 @@
+"""Training cost: time per ``algo.update`` on a synthetic batch, or updates/s on a dataset."""
+
+from __future__ import annotations
+
+import time
+
+from .inference import bench_spec
+from .timing import sync, timed
+
+# (label, algorithm, overrides)
+TRAIN = [
+    ("bc", "bc", {}),
+    ("macflow (joint teacher)", "macflow", {}),
+    ("macflow (per-agent teacher)", "macflow", {"teacher": "per_agent"}),
+    ("td3bc", "td3bc", {}),
+    ("flowbc", "flowbc", {}),
+    ("diffusion (100 steps)", "diffusion", {}),
+]
+
+
+def update_times(preset: str, device, windows: int, horizon: int, budget: float, variants=TRAIN, spec=None,
+                 log=None, min_repeats: int = 3) -> dict[str, tuple[float, int]]:
+    """label -> (median seconds per update, timed updates) on one random batch of ``windows`` x ``horizon`` steps."""
+    import torch
+
+    from ..algos import make, random_batch
+
+    spec = spec or bench_spec()
+    batch = random_batch(spec, windows, horizon, generator=torch.Generator().manual_seed(0), device=device)
+    res = {}
+    for label, name, kw in variants:
+        if log:
+            log(f"training: {label}")
+        algo = make(name, spec, preset, seed=0, device=str(device), **kw)
+        res[label] = timed(lambda: algo.update(batch), device, min_repeats=min_repeats, budget_s=budget, warmup=2)
+    return res
+
+
+def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size: int, window: int, updates: int,
+                        warmup: int) -> float:
+    """Updates/s of ``name`` with the trainer's own sampling from a device-resident dataset (``train.data``)."""
+    import torch
+
+    from ..algos.registry import make
+
+    algo = make(name, data.spec, preset, seed=0, device=device)
+    g = torch.Generator(device=device).manual_seed(0)
+    for _ in range(warmup):
+        algo.update(data.sample(batch_size, window, g))
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(updates):
+        algo.update(data.sample(batch_size, window, g))
+    sync(device)
+    return updates / (time.perf_counter() - t)

@@ -1,0 +1,126 @@
+"""`bench --quick` (one table, finite positive numbers) and `report` (seeds aggregated, md + PNG, errors)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from _train_helpers import record_tiny, tiny_config  # noqa: E402
+
+from macflow_arena.cli import main  # noqa: E402
+
+ALGOS = ("macflow", "bc", "td3bc", "flowbc", "diffusion")
+
+
+def _table(text: str) -> list[list[str]]:
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("|---")]
+    return [[c.strip() for c in ln.strip("|").split("|")] for ln in rows[1:]]
+
+
+def test_bench_quick_one_table_of_positive_numbers(tmp_path, capsys):
+    import importlib.util
+
+    out = tmp_path / "bench.md"
+    assert main(["bench", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "bench: inference: diffusion, batch 1024" in printed.err  # progress goes to stderr
+    text = out.read_text()
+    assert text == printed.out
+    assert text.count("| group | configuration |") == 1
+    rows = {(g, c): (v, u, r) for g, c, v, u, r in _table(text)}
+    expected = [("env", "particle/spread VectorEnv B=1024"), ("env", "particle/spread ParallelEnv B=1"),
+                ("env", "skirmish/3m VectorEnv B=1024")]
+    expected += [("inference", f"{a}, batch {b}") for b in (1, 1024) for a in ALGOS]
+    expected += [("training", f"{a} (small, 16x20 windows)") for a in ALGOS]
+    have_mpe2 = importlib.util.find_spec("mpe2") is not None
+    if have_mpe2:
+        expected.append(("env", "mpe2 simple_spread_v3 (parallel)"))
+    assert sorted(rows) == sorted(expected)
+    for key, (value, unit, ratio) in rows.items():
+        v = float(value.replace(",", ""))
+        assert math.isfinite(v) and v > 0, (key, value)
+        if key[0] == "inference":
+            assert unit == "ms/decision" and re.fullmatch(r"\d+\.\d\dx bc", ratio)
+        if key[0] == "training":
+            assert unit == "updates/s" and re.fullmatch(r"\d+\.\dx bc time", ratio)
+    assert rows["inference", "bc, batch 1"][2] == "1.00x bc"
+    if have_mpe2:
+        assert rows["env", "particle/spread VectorEnv B=1024"][2].endswith("x mpe2")
+    # the 100-step diffusion policy is slower per decision than one-step macflow
+    assert float(rows["inference", "diffusion, batch 1"][0]) > float(rows["inference", "macflow, batch 1"][0])
+
+
+def test_bench_out_must_be_markdown(tmp_path, capsys):
+    assert main(["bench", "--quick", "--out", str(tmp_path / "bench.txt")]) == 2
+    assert ".md" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two macflow seeds and one bc run, each with an eval.jsonl line; one run without."""
+    from macflow_arena.train.trainer import train
+
+    root = tmp_path_factory.mktemp("runs")
+    ds = record_tiny(root / "data")
+    made = {}
+    for name, algo, seed, ev in (("mf0", "macflow", 0, 4), ("mf1", "macflow", 1, 4), ("bc0", "bc", 0, 4),
+                                 ("noeval", "bc", 2, 0)):
+        train(tiny_config(ds, root / name, algo=algo, seed=seed, steps=6, eval_episodes=ev), log=None)
+        made[name] = root / name
+    return made
+
+
+def test_report_aggregates_seeds_and_writes_md_and_png(runs, tmp_path, capsys):
+    from macflow_arena.render.pg import pygame
+    from macflow_arena.teams.card import mean_ci
+
+    out = tmp_path / "report"
+    argv = ["report", str(runs["mf0"]), str(runs["mf1"]), str(runs["bc0"]), "--out", str(out), "--episodes", "0"]
+    assert main(argv) == 0
+    assert "[3/3]" in capsys.readouterr().err
+    md = (out / "report.md").read_text()
+    summary, per_run = md.split("## Runs")
+    groups = {r[0]: r for r in _table(summary)}
+    assert sorted(groups) == ["bc", "macflow"]
+    run_rows = {r[0]: r for r in _table(per_run)}
+    assert sorted(run_rows) == ["bc0", "mf0", "mf1"] and all(r[6] == "eval.jsonl" for r in run_rows.values())
+    scores = [json.loads((runs[n] / "eval.jsonl").read_text().splitlines()[-1])["normalized_score"]
+              for n in ("mf0", "mf1")]
+    mf = groups["macflow"]
+    assert mf[1] == "2 (0, 1)" and mf[3] == "training seeds"
+    m = re.fullmatch(r"(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", mf[2])
+    assert m, mf[2]
+    assert float(m[1]) == pytest.approx(np.mean(scores), abs=0.051)
+    _, lo, hi = mean_ci(scores)  # the team card's interval over seeds
+    assert (float(m[2]), float(m[3])) == pytest.approx((lo, hi), abs=0.051)
+    bc = groups["bc"]
+    assert bc[1] == "1 (0)" and bc[3] == "episodes" and bc[2].startswith(run_rows["bc0"][4])
+    for g in groups.values():
+        assert float(g[-3]) > 0 and g[-2] == "particle/spread"  # ms/decision, env
+    png = out / "report.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = pygame().image.load(str(png))
+    assert img.get_size() == (760, 480)
+
+
+def test_report_evaluates_afresh(runs, tmp_path, capsys):
+    out = tmp_path / "fresh"
+    assert main(["report", str(runs["noeval"]), "--out", str(out), "--episodes", "3"]) == 0
+    row = _table((out / "report.md").read_text().split("## Runs")[1])[0]
+    assert row[0] == "noeval" and row[5] == "3" and row[6] == "evaluated"
+
+
+def test_report_errors_name_the_fix(runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MACFLOW_ARENA_HOME", str(tmp_path / "home"))
+    assert main(["report", "no-such-run", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-run: not a training run" in err and "macflow-arena train --out" in err
+    assert main(["report", str(runs["noeval"]), "--out", str(tmp_path), "--episodes", "0"]) == 2
+    assert "pass --episodes N" in capsys.readouterr().err
+    assert not (tmp_path / "report.md").exists()
