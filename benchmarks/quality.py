@@ -1,14 +1,18 @@
-"""Return quality: train algorithms on recorded datasets and write a markdown table
-of normalized scores (mean over seeds, with the spread) and updates/s.
+"""Return quality: train algorithms on the recorder's suite datasets over several
+seeds and write a markdown table of normalized scores (mean and 95% CI over seeds).
 
-    python benchmarks/quality.py --env particle/spread --levels expert medium \
-        --algos macflow bc td3bc --steps 20000 --seeds 0 1 2 3 4 --eval-episodes 64 --out benchmarks/quality.md
+    python benchmarks/quality.py --env particle/spread --levels expert medium \\
+        --algos macflow bc td3bc --steps 3000 --seeds 0 1 2 --jobs 2
 
-Datasets are recorded with the suite recorder (expert, medium, medium-replay,
-random; reference returns in the manifest) under ROOT (default
-$MACFLOW_ARENA_HOME/datasets) unless they already exist. Real results need a
-GPU budget (``--device cuda``, ``--preset paper``); a tiny CPU budget only proves
-the pipeline (``--steps 200 --seeds 0 --episodes 100``).
+An algorithm may carry config overrides as a variant: ``macflow:alpha=100`` or
+``macflow:teacher=per_agent,noise=private`` (a column of its own). Runs are kept
+under ``--runs`` (default ``$MACFLOW_ARENA_HOME/runs/quality``), one folder per
+(env, dataset, variant, seed); a finished run is not trained again, so the script
+can be stopped and resumed, and several invocations (say one per dataset, each
+with its own alpha) add to one table: ``--table-only`` rebuilds it from the runs.
+Datasets are recorded with the suite recorder when missing (reference returns in
+the manifest). Each run is ``macflow-arena train`` in a subprocess (``--jobs``
+at a time), with 1 torch thread.
 """
 
 from __future__ import annotations
@@ -16,108 +20,160 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import re
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9._=-]+", "-", text.lower()).strip("-")
+
+
+def parse_variant(spec: str) -> tuple[str, list[str]]:
+    """``macflow:alpha=100,noise=private`` -> ("macflow", ["alpha=100", "noise=private"])."""
+    algo, _, rest = spec.partition(":")
+    sets = [s for s in rest.split(",") if s]
+    bad = [s for s in sets if "=" not in s]
+    if bad or not algo:
+        raise SystemExit(f"bad algorithm variant {spec!r}: use ALGO or ALGO:name=value,name=value")
+    return algo, sets
+
+
+def run_dir(runs: Path, env: str, level: str, variant: str, seed: int) -> Path:
+    return runs / f"{slug(env)}-{level}-{slug(variant)}-s{seed}"
+
+
+def finished(folder: Path, steps: int) -> dict | None:
+    """The final evaluation of a completed run, else None."""
+    f = folder / "eval.jsonl"
+    if not f.exists():
+        return None
+    lines = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+    last = lines[-1] if lines else None
+    return last if last and last.get("step") == steps else None
+
+
+def train_one(job: dict) -> dict:
+    folder: Path = job["out"]
+    done = finished(folder, job["steps"])
+    if done is None:
+        cmd = [sys.executable, "-m", "macflow_arena", "train", job["env"], "--dataset", job["dataset"],
+               "--algo", job["algo"], "--preset", job["preset"], "--steps", str(job["steps"]), "--seed", str(job["seed"]),
+               "--threads", "1", "--device", job["device"], "--eval-every", "0", "--eval-episodes", str(job["eval_episodes"]),
+               "--ckpt-every", str(job["steps"]), "--no-progress", "--no-tensorboard", "--out", str(folder)]
+        for s in job["sets"]:
+            cmd += ["--set", s]
+        if folder.exists():  # an interrupted run: start it again
+            import shutil
+
+            shutil.rmtree(folder)
+        t = time.time()
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"training failed ({' '.join(cmd)}):\n{r.stderr[-2000:]}")
+        done = finished(folder, job["steps"])
+        print(f"  {folder.name}: {done.get('normalized_score', float('nan')):.1f} ({time.time() - t:.0f} s)", file=sys.stderr, flush=True)
+    meta = {"env": job["env"], "level": job["level"], "variant": job["variant"], "seed": job["seed"],
+            "steps": job["steps"], "preset": job["preset"], "command": "macflow-arena train ... (see config.json)"}
+    (folder / "quality.json").write_text(json.dumps({**meta, "eval": done}))
+    return {**meta, "eval": done}
+
+
+def ci95(x: np.ndarray) -> tuple[float, float]:
+    from macflow_arena.train.evaluate import bootstrap_ci
+
+    return bootstrap_ci(x)
+
+
+def table(results: list[dict], env: str) -> list[str]:
+    levels = list(dict.fromkeys(r["level"] for r in results))
+    variants = list(dict.fromkeys(r["variant"] for r in results))
+    extra = "coverage_success" if any("coverage_success" in r["eval"] for r in results) else (
+        "win_rate" if any("win_rate" in r["eval"] for r in results) else None)
+    steps = sorted({r["steps"] for r in results})
+    out = [f"## {env}", "", f"Normalized score, mean over seeds [95% bootstrap CI over seeds]; {', '.join(map(str, steps))} updates"
+           + (f"; second line: {extra.replace('_', ' ')}" if extra else "") + ".", "",
+           "| dataset | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+    for level in levels:
+        cells = []
+        for v in variants:
+            rs = [r for r in results if r["level"] == level and r["variant"] == v]
+            if not rs:
+                cells.append("-")
+                continue
+            s = np.array([r["eval"]["normalized_score"] for r in rs])
+            lo, hi = ci95(s)
+            cell = f"{s.mean():.1f} [{lo:.1f}, {hi:.1f}] (n={len(s)})"
+            if extra:
+                e = np.array([r["eval"].get(extra, np.nan) for r in rs])
+                cell += f"<br>{np.nanmean(e):.2f}"
+            cells.append(cell)
+        out.append(f"| {level} | " + " | ".join(cells) + " |")
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="particle/spread")
     p.add_argument("--levels", nargs="+", default=["expert", "medium"])
-    p.add_argument("--algos", nargs="+", default=["macflow", "bc", "td3bc"])
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    p.add_argument("--algos", nargs="+", default=["macflow", "bc", "td3bc"], help="ALGO or ALGO:name=value,... variants")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--episodes", type=int, default=1000, help="episodes per recorded dataset")
     p.add_argument("--eval-episodes", type=int, default=64)
     p.add_argument("--preset", default="small")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--window", type=int, default=20)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--jobs", type=int, default=1, help="training processes at a time")
     p.add_argument("--root", default=None, help="datasets folder (default: $MACFLOW_ARENA_HOME/datasets)")
-    p.add_argument("--runs", default=None, help="runs folder (default: a temp folder)")
-    p.add_argument("--set", action="append", default=[], help="algorithm override NAME=VALUE (applied where the field exists)")
-    p.add_argument("--out", default="benchmarks/quality.md")
+    p.add_argument("--runs", default=None, help="runs folder (default: $MACFLOW_ARENA_HOME/runs/quality)")
+    p.add_argument("--table-only", action="store_true", help="only rebuild the table from finished runs of ENV")
+    p.add_argument("--out", default=None, help="markdown file for the table (default: print only)")
     a = p.parse_args(argv)
 
-    import tempfile
-
-    import torch
-
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-
-    from macflow_arena.algos.registry import get
     from macflow_arena.data import datasets_dir, record_suite
+    from macflow_arena.data.paths import default_name, home_dir
     from macflow_arena.data.suite import SUITE
-    from macflow_arena.train.config import TrainConfig, parse_overrides
-    from macflow_arena.train.trainer import train
 
     root = Path(a.root) if a.root else datasets_dir()
-    missing = [q for q in a.levels if not (root / default_name_for(a.env, q) / "manifest.jsonl").exists()]
-    if missing:
-        levels = tuple(q for q in SUITE if q in missing)
-        record_suite(a.env, root, episodes=a.episodes, levels=levels, mode="create", eval_episodes=256,
-                     log=lambda m: print(m, file=sys.stderr))
-    runs = Path(a.runs) if a.runs else Path(tempfile.mkdtemp(prefix="quality-runs-"))
-    rows = []
-    for level in a.levels:
-        ds = root / default_name_for(a.env, level)
-        for algo in a.algos:
-            cfg_cls = get(algo).Config
-            known = {f for f in cfg_cls.__dataclass_fields__}
-            ov = parse_overrides([s for s in a.set if s.split("=", 1)[0] in known], cfg_cls)
-            scores, ups = [], []
-            for seed in a.seeds:
-                cfg = TrainConfig(env=a.env, dataset=str(ds), algo=algo, preset=a.preset, steps=a.steps,
-                                  batch_size=a.batch_size, window=a.window, seed=seed, device=a.device, threads=a.threads,
-                                  eval_every=0, eval_episodes=a.eval_episodes, ckpt_every=0, log_every=0,
-                                  progress=False, tensorboard=False, out=str(runs / f"{level}-{algo}-s{seed}"),
-                                  overrides=ov)
-                res = train(cfg, log=lambda m: print(m, file=sys.stderr))
-                scores.append(res.last_eval["normalized_score"])
-                ups.append(res.updates_per_s)
-            s = np.asarray(scores)
-            rows.append({"dataset": level, "algo": algo, "mean": float(s.mean()), "std": float(s.std()),
-                         "seeds": len(s), "updates_per_s": float(np.mean(ups)), "scores": s.tolist()})
-            print(json.dumps(rows[-1]), file=sys.stderr)
-    dev = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    lines = [
-        f"# Normalized scores on {a.env}",
-        "",
-        f"{a.steps} updates, preset {a.preset}, batch {a.batch_size}x{a.window} steps, seeds {a.seeds}, "
-        f"{a.eval_episodes} eval episodes per seed; device {dev} ({platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs), torch {torch.__version__}; {time.strftime('%Y-%m-%d')}.",
-        "Normalized score = 100 (R - R_random) / (R_expert - R_random) with the dataset manifest's references.",
-        "",
-        "| dataset | " + " | ".join(a.algos) + " |",
-        "|---|" + "---|" * len(a.algos),
-    ]
-    for level in a.levels:
-        cells = []
-        for algo in a.algos:
-            r = next(x for x in rows if x["dataset"] == level and x["algo"] == algo)
-            cells.append(f"{r['mean']:.1f} ± {r['std']:.1f}")
-        lines.append(f"| {level} | " + " | ".join(cells) + " |")
-    lines += ["", "| algo | updates/s |", "|---|---|"]
-    for algo in a.algos:
-        u = np.mean([x["updates_per_s"] for x in rows if x["algo"] == algo])
-        lines.append(f"| {algo} | {u:.1f} |")
-    Path(a.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    runs = Path(a.runs) if a.runs else home_dir() / "runs" / "quality"
+    runs.mkdir(parents=True, exist_ok=True)
+    if not a.table_only:
+        missing = [q for q in a.levels if not (root / default_name(a.env, q) / "manifest.jsonl").exists()]
+        if missing:
+            record_suite(a.env, root, episodes=a.episodes, levels=tuple(q for q in SUITE if q in missing), mode="create",
+                         log=lambda m: print(m, file=sys.stderr))
+        jobs = []
+        for level in a.levels:
+            for spec in a.algos:
+                algo, sets = parse_variant(spec)
+                for seed in a.seeds:
+                    jobs.append({"env": a.env, "level": level, "variant": spec, "algo": algo, "sets": sets, "seed": seed,
+                                 "dataset": str(root / default_name(a.env, level)), "steps": a.steps, "preset": a.preset,
+                                 "device": a.device, "eval_episodes": a.eval_episodes,
+                                 "out": run_dir(runs, a.env, level, spec, seed)})
+        print(f"{len(jobs)} runs ({a.jobs} at a time) under {runs}", file=sys.stderr)
+        with ThreadPoolExecutor(max(1, a.jobs)) as ex:
+            list(ex.map(train_one, jobs))
+    results = []
+    for f in sorted(runs.glob("*/quality.json")):
+        r = json.loads(f.read_text())
+        if r["env"] == a.env and r["eval"] is not None:
+            results.append(r)
+    if not results:
+        raise SystemExit(f"no finished runs of {a.env} under {runs}")
+    lines = table(results, a.env)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text)
     return 0
 
 
-def default_name_for(env_id: str, quality: str) -> str:
-    """The suite's dataset name for ``env_id`` as given (particle/spread -> particle-spread-expert)."""
-    from macflow_arena.data.paths import default_name
-
-    return default_name(env_id, quality)
-
-
 if __name__ == "__main__":
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     raise SystemExit(main())
