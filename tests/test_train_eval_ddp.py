@@ -122,6 +122,10 @@ def test_cli_train_and_eval_smoke(spread, tmp_path, capsys):
     assert main(["eval", str(out), "--episodes", "4", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["step"] == 20 and res["algo"] == "bc" and np.isfinite(res["normalized_score"])
+    assert main(["eval", str(out), "--episodes", "4", "--json", "--set", "stochastic=true"]) == 0
+    assert json.loads(capsys.readouterr().out)["execution"] == {"stochastic": True}
+    assert main(["eval", str(out), "--episodes", "4", "--set", "lr=1"]) == 2  # a training field
+    assert "cannot change after training" in capsys.readouterr().err
     # user errors are one line naming the fix
     assert main(["train", "particle/tag", "--dataset", str(spread), "--steps", "1"]) == 2
     assert "recorded on particle/spread-v0" in capsys.readouterr().err

@@ -160,6 +160,9 @@ class Algorithm:
     # The modules of ``nets`` that ``act`` reads (all it needs to play): a team
     # (macflow_arena.teams) ships only these weights, without critics, targets or optimizers.
     act_nets: ClassVar[tuple[str, ...]] = ()
+    # Config fields that only change how ``act`` executes (not training): they may be
+    # changed on a trained algorithm (``set_execution``), e.g. at evaluation or export.
+    exec_fields: ClassVar[tuple[str, ...]] = ()
     # Called as ``grad_hook(algo, params)`` after backward, before the checks and the
     # optimizer step (the trainer's DDP gradient all-reduce); None: nothing.
     grad_hook = None
@@ -208,6 +211,15 @@ class Algorithm:
         raise NotImplementedError
 
     # -- shared helpers -----------------------------------------------------
+    def set_execution(self, **fields: Any) -> None:
+        """Change execution-only config fields (``exec_fields``) of a trained algorithm."""
+        bad = sorted(set(fields) - set(self.exec_fields))
+        if bad:
+            known = ", ".join(self.exec_fields) or "none"
+            raise ValueError(f"{self.name}: {bad} cannot change after training; execution options: {known}")
+        if fields:
+            self.config = dataclasses.replace(self.config, **fields)
+
     @property
     def centralized_execution(self) -> bool:
         """True if ``act`` lets an agent see other agents' observations."""

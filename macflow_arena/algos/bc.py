@@ -26,6 +26,7 @@ class BCConfig:
 class BC(Algorithm):
     name = "bc"
     Config = BCConfig
+    exec_fields = ("stochastic",)
     act_nets = ("policy",)
 
     def build(self):

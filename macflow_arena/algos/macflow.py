@@ -50,6 +50,8 @@ class MACFlowConfig:
     ensemble: int = opt(2, "critic heads per agent")
     critic_layer_norm: bool = opt(True, "LayerNorm in the critics")
     actor_layer_norm: bool = opt(False, "LayerNorm in the teacher MLP and the student")
+    exec_noise: float = opt(1.0, "execution only: scale of the noise z fed to the students (1: sample the learned "
+                                 "joint behaviour, as the paper; 0: its deterministic centre, which drops the data's noise)")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
@@ -57,11 +59,14 @@ class MACFlowConfig:
         check_choice(self, "q_agg", ("mean", "min"))
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
+        if not self.exec_noise >= 0:
+            raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
 
 class MACFlow(Algorithm):
     name = "macflow"
     Config = MACFlowConfig
+    exec_fields = ("exec_noise",)
     act_nets = ("student",)
 
     def build(self):
@@ -183,6 +188,8 @@ class MACFlow(Algorithm):
         avail = self._avail_in(avail, obs)
         B, N, A = obs.shape[0], self.spec.n_agents, self.spec.action_dim
         z = torch.randn((B, N, A), generator=generator, device=self.device)
+        if self.config.exec_noise != 1.0:
+            z = z * self.config.exec_noise
         # One concatenation [o_i, id_i, noise] straight into the student's MLP.
         x = torch.cat([obs, self._eye.expand(B, N, N), self.z_in(z)], -1)
         out = self.nets["student"].net(x)

@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--checkpoint", metavar="PATH", help="a specific .safetensors checkpoint")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="execution option of the algorithm, repeatable (macflow: exec_noise=0 acts with the "
+                        "noise's deterministic centre; bc: stochastic=true samples)")
     p.set_defaults(func=run)
 
 
@@ -36,7 +39,8 @@ def run(args) -> int:
     if args.episodes < 1:
         raise CommandError("--episodes must be >= 1")
     try:
-        res = evaluate_run(args.run, episodes=args.episodes, seed=args.seed, device=args.device, checkpoint=args.checkpoint)
+        res = evaluate_run(args.run, episodes=args.episodes, seed=args.seed, device=args.device, checkpoint=args.checkpoint,
+                           execution=args.set)
     except (TrainError, CheckpointError, ValueError) as e:
         raise CommandError(str(e)) from None
     if args.json:

@@ -47,6 +47,8 @@ def add_parser(subparsers) -> None:
                    help="weights from this checkpoint of the first run instead of its latest")
     q.add_argument("--device", default="auto", help="evaluation device: auto, cpu or cuda (latency is timed on CPU)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing team folder")
+    q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="execution option the team keeps, repeatable (macflow: exec_noise=0)")
     q = sub.add_parser("list", help="user and shipped teams: name, env, algo, score, size")
     q.add_argument("--json", action="store_true", help="print the rows as JSON")
     q = sub.add_parser("info", help="load a team (weights checked) and print its summary")
@@ -83,6 +85,7 @@ def _export(args) -> int:
     if args.episodes < 1:
         raise CommandError(f"--episodes must be >= 1, got {args.episodes}")
     out = export_team(args.runs, args.name, out_dir=args.out, episodes=args.episodes, checkpoint=args.checkpoint,
+                      execution=args.set,
                       overwrite=args.overwrite, device=args.device, log=lambda m: print(m, file=sys.stderr))
     cfg = json.loads((out / "config.json").read_text())
     print(f"{cfg['name']}: {out}")

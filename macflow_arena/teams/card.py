@@ -108,7 +108,12 @@ def model_card(cfg: Mapping[str, Any]) -> str:
              + (f" (one of {len(src['runs'])} runs with different seeds)." if len(src["runs"]) > 1 else "."), "",
              "Exact command" + ("s (one per training seed):" if len(cfg["train"]) > 1 else ":"), "", "```"]
     lines += [train_command(t) for t in cfg["train"]]
-    lines += ["```", "", "## Dataset", "",
+    lines += ["```"]
+    if cfg.get("execution"):
+        sets = " ".join(f"--set {k}={v}" for k, v in cfg["execution"].items())
+        lines += ["", f"Execution options set at export (`macflow-arena team export ... {sets}`); "
+                      "they change how the team acts, not its training."]
+    lines += ["", "## Dataset", "",
               f"- name: `{ds['name']}`",
               f"- manifest sha256: `{ds['manifest_sha256']}`"]
     card = ds.get("card") or {}

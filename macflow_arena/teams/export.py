@@ -87,12 +87,14 @@ def export_team(
     device: str = "auto",
     latency_calls: int = 200,
     log: Callable[[str], None] | None = None,
+    execution: dict[str, Any] | list[str] | None = None,
 ) -> Path:
     """Export the first run's latest checkpoint (or ``checkpoint``) as team ``name``.
 
     Every run is evaluated (``episodes`` each) for the card; with several runs
     (same configuration, different seeds) the score's 95% CI is over training
-    seeds. Written atomically to ``out_dir`` (default
+    seeds. ``execution`` changes execution-only config fields (``Algorithm.exec_fields``,
+    e.g. ``["exec_noise=0"]``) before evaluating; the team keeps them. Written atomically to ``out_dir`` (default
     ``$MACFLOW_ARENA_HOME/teams/NAME``); an existing team is replaced only
     with ``overwrite=True``.
     """
@@ -130,6 +132,17 @@ def export_team(
     except (TrainError, CheckpointError) as e:
         raise TeamError(str(e)) from None
     algo, extra = ck.algo, ck.meta.get("extra") or {}
+    if execution and not isinstance(execution, dict):
+        from ..train.config import parse_overrides
+
+        try:
+            execution = parse_overrides(list(execution), type(algo.config))
+        except ValueError as e:
+            raise TeamError(str(e)) from None
+    try:
+        algo.set_execution(**(execution or {}))
+    except ValueError as e:
+        raise TeamError(str(e)) from None
     if algo.name != cfgs[0]["algo"] or dataclasses.asdict(algo.spec) != cfgs[0]["spec"]:
         raise TeamError(f"{ckpt} holds a {algo.name} for {dataclasses.asdict(algo.spec)}, not the "
                         f"{cfgs[0]['algo']} of run {paths[0].name}")
@@ -140,7 +153,8 @@ def export_team(
     for i, p in enumerate(paths):
         log(f"evaluating {p.name} ({episodes} episodes)")
         try:
-            res = evaluate_run(p, episodes=episodes, device=device, checkpoint=ckpt if i == 0 else None)
+            res = evaluate_run(p, episodes=episodes, device=device, checkpoint=ckpt if i == 0 else None,
+                               execution=execution or None)
         except (TrainError, CheckpointError) as e:
             raise TeamError(str(e)) from None
         evals.append(res)
@@ -154,6 +168,7 @@ def export_team(
         "name": name,
         "algo": algo.name,
         "algo_config": config_to_dict(algo.config),
+        "execution": dict(execution or {}),
         "spec": dataclasses.asdict(algo.spec),
         "seed": algo.seed,
         "act_nets": list(act_nets(algo)),

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig, resolve_run, runs_dir
+from .config import TrainConfig, parse_overrides, resolve_run, runs_dir
 from .data import DeviceDataset, load_device_dataset
 
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
@@ -306,8 +306,11 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
 
 
 def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | None = None, device: str = "auto",
-                 checkpoint: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Score a run's latest (or a given) checkpoint; reference returns from the run's dataset record."""
+                 checkpoint: str | os.PathLike | None = None,
+                 execution: dict[str, Any] | list[str] | None = None) -> dict[str, Any]:
+    """Score a run's latest (or a given) checkpoint; reference returns from the run's dataset record.
+    ``execution``: execution-only config fields to change first (``Algorithm.exec_fields``), as a
+    dict or as ``["name=value", ...]`` (the CLI's ``--set``)."""
     from ..algos.checkpoint import load_checkpoint
     from .evaluate import EVAL_SEED, evaluate
 
@@ -316,6 +319,9 @@ def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | Non
         raise TrainError(f"{run_dir} is not a run folder (no config.json); pass the folder `macflow-arena train` wrote")
     path = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
     ck = load_checkpoint(path, device=resolve_device(device))
+    if execution and not isinstance(execution, dict):
+        execution = parse_overrides(list(execution), type(ck.algo.config))
+    ck.algo.set_execution(**(execution or {}))
     meta = ck.meta.get("extra", {})
     env_id = meta.get("env_id")
     refs = meta.get("reference_returns") or None
@@ -323,4 +329,6 @@ def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | Non
     res["checkpoint"] = str(path)
     res["step"] = ck.algo.step
     res["algo"] = ck.algo.name
+    if execution:
+        res["execution"] = dict(execution)
     return res
