@@ -84,6 +84,24 @@ def train_one(job: dict) -> dict:
     return {**meta, "eval": done}
 
 
+def exec_eval(folder: Path, meta: dict, sets: list[str], episodes: int) -> dict | None:
+    """Evaluate a finished run again with execution-only options (``exec_noise=0``): a column
+    ``VARIANT [exec_noise=0]``; kept in ``quality-exec-<sets>.json`` (skipped when the algorithm
+    has no such option)."""
+    from macflow_arena.algos.registry import get
+    from macflow_arena.train.trainer import evaluate_run
+
+    cfg = json.loads((folder / "config.json").read_text())
+    names = {s.split("=", 1)[0] for s in sets}
+    if not names <= set(get(cfg["algo"]).exec_fields):
+        return None
+    f = folder / f"quality-exec-{slug('_'.join(sets))}.json"
+    if not f.exists():
+        res = evaluate_run(folder, episodes=episodes, device="cpu", execution=list(sets))
+        f.write_text(json.dumps({**meta, "variant": f"{meta['variant']} [{' '.join(sets)}]", "eval": res}))
+    return json.loads(f.read_text())
+
+
 def ci95(x: np.ndarray) -> tuple[float, float]:
     from macflow_arena.train.evaluate import bootstrap_ci
 
@@ -131,6 +149,9 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="training processes at a time")
     p.add_argument("--root", default=None, help="datasets folder (default: $MACFLOW_ARENA_HOME/datasets)")
     p.add_argument("--runs", default=None, help="runs folder (default: $MACFLOW_ARENA_HOME/runs/quality)")
+    p.add_argument("--also-exec", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="also evaluate every finished run whose algorithm has these execution options "
+                        "(e.g. exec_noise=0): an extra column per variant")
     p.add_argument("--table-only", action="store_true", help="only rebuild the table from finished runs of ENV")
     p.add_argument("--out", default=None, help="markdown file for the table (default: print only)")
     a = p.parse_args(argv)
@@ -164,6 +185,10 @@ def main(argv=None) -> int:
         r = json.loads(f.read_text())
         if r["env"] == a.env and r["eval"] is not None:
             results.append(r)
+            if a.also_exec:
+                e = exec_eval(f.parent, r, a.also_exec, a.eval_episodes)
+                if e is not None:
+                    results.append(e)
     if not results:
         raise SystemExit(f"no finished runs of {a.env} under {runs}")
     lines = table(results, a.env)
