@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV = "particle/cover"
+MACFLOW_SETS = ["lr=0.001", "alpha=10"]
 
 
 class DemoError(RuntimeError):
@@ -58,11 +59,14 @@ def plan(out: Path, budget: DemoBudget) -> list[Step]:
         "record", ENV, "--behavior", "scripted", "--quality", "expert", "--episodes", str(budget.episodes),
         "--num-envs", str(min(budget.episodes, 1024)), "--reference-episodes", str(budget.reference_episodes),
         "--out", str(data), "--quiet"])]
-    for algo, run in (("macflow", mf), ("bc", bc)):
+    # macflow: the settings of the shipped cover-macflow team (a larger step size and a
+    # distillation weight that keeps the students on the teacher's joint plans)
+    for algo, run, sets in (("macflow", mf, MACFLOW_SETS), ("bc", bc, [])):
         steps.append(Step(f"train a {algo} team", [
             "train", ENV, "--dataset", str(data), "--algo", algo, "--preset", "small", "--steps", str(budget.steps),
             "--batch-size", str(budget.batch_size), "--window", str(budget.window), "--threads", "1",
-            "--device", "cpu", "--eval-every", "0", "--eval-episodes", "0", "--no-tensorboard", "--out", str(run)]))
+            "--device", "cpu", "--eval-every", "0", "--eval-episodes", "0", "--no-tensorboard", "--out", str(run),
+            *[x for kv in sets for x in ("--set", kv)]]))
     for run in (mf, bc):
         steps.append(Step(f"evaluate {run.name}", ["eval", str(run), "--episodes", str(budget.eval_episodes),
                                                     "--device", "cpu"]))
