@@ -47,3 +47,22 @@ def test_train_save_reload_and_record(tmp_path, monkeypatch):
     assert ds.header["behaviour"]["name"] == "sb3" and ds.load().fields["policy"][0, 0] == "sb3:ppo"
     with pytest.raises(ValueError, match="trained on particle/spread-v0"):
         load_ppo(out, ma.make_vec("particle/tag", 1))
+
+
+def test_time_budget_anneals_and_stops(tmp_path):
+    """The wall-time budget stops training, counts as schedule progress, and the zip stays a plain PPO model."""
+    from stable_baselines3 import PPO
+
+    from macflow_arena.data.sb3 import _BudgetPPO, train_ppo
+
+    card = train_ppo("particle/spread", tmp_path / "b.zip", steps=10**9, num_envs=2, n_steps=8, batch_size=48,
+                     n_epochs=1, net_arch=(8,), eval_every=48, eval_episodes=2, max_seconds=0.5,
+                     log=lambda s: None)
+    assert card["stopped_by_budget"] and 0 < card["agent_steps"] < 10**9
+    assert card["learning_curve"] and card["learning_curve"][-1][0] == card["agent_steps"]
+    model = PPO.load(tmp_path / "b.zip", device="cpu")
+    assert type(model) is PPO and not hasattr(model, "_budget_seconds")
+    m = _BudgetPPO.__new__(_BudgetPPO)
+    m._budget_seconds, m._budget_t0 = 10.0, __import__("time").perf_counter() - 5.0
+    m._update_current_progress_remaining(1, 100)
+    assert 0.45 < m._current_progress_remaining < 0.5

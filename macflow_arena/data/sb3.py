@@ -8,7 +8,12 @@ expects (``TimeLimit.truncated`` and ``terminal_observation`` in the infos), so
 PPO bootstraps through truncation instead of treating it as terminal.
 
 ``train_ppo`` trains and saves a real SB3 model (``model.zip``, plus
-``model.json`` with the env id, scenario hash and spaces). ``load_ppo`` loads it
+``model.json`` with the env id, scenario hash, spaces, hyperparameters and
+learning curve). Its defaults (``PPO_DEFAULTS``: many worlds per rollout,
+wide initial exploration, learning rate and clip range annealed linearly to
+0 over the step or wall-time budget, whichever ends first) reach the scripted
+expert's return on particle/spread in under 30 minutes on a 2-core machine
+(benchmarks/results/sb3_ppo_spread.md). ``load_ppo`` loads it
 through SB3's own ``PPO.load`` with every cloudpickled entry of the zip
 replaced (``custom_objects``), so loading runs no pickled code; weights go
 through ``torch.load(weights_only=True)`` inside SB3. ``SB3Actor`` (batched)
@@ -51,13 +56,14 @@ def _one_hot_obs(obs: np.ndarray, n: int) -> np.ndarray:
 class SharedAgentVecEnv(VecEnv):
     """SB3 VecEnv view of a VectorEnv: one SB3 env per (world, agent); see the module doc."""
 
-    def __init__(self, venv, seed: int = 0):
+    def __init__(self, venv, seed: int = 0, reward_scale: float = 1.0):
         if not isinstance(venv.action_space, spaces.Box):
             raise ValueError(f"{venv.env_id}: PPO here supports continuous (Box) actions; "
                              "discrete or masked envs need a maskable PPO")
         self.venv = venv
         self.n_agents = venv.n_agents
         self._seed = seed
+        self.reward_scale = float(reward_scale)
         obs_space = spaces.Box(-np.inf, np.inf, shape=(venv.obs_dim + venv.n_agents,), dtype=np.float32)
         super().__init__(venv.num_envs * venv.n_agents, obs_space, venv.action_space)
         self._actions = None
@@ -91,7 +97,10 @@ class SharedAgentVecEnv(VecEnv):
                 infos[w * n]["episode"] = {"r": float(self._ret[w]), "l": int(self._len[w]), "t": 0.0}
             self._ret[done_worlds] = 0
             self._len[done_worlds] = 0
-        return _one_hot_obs(obs, n), rew.reshape(-1).astype(np.float32), dones, infos
+        rew = rew.reshape(-1).astype(np.float32)
+        if self.reward_scale != 1.0:
+            rew = rew * np.float32(self.reward_scale)
+        return _one_hot_obs(obs, n), rew, dones, infos
 
     def close(self) -> None:
         self.venv.close()
@@ -114,37 +123,99 @@ class SharedAgentVecEnv(VecEnv):
         return [self._seed] * self.num_envs
 
 
-def _eval_callback(env_id: str, every: int, episodes: int, log, max_seconds: float | None = None):
+_ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+
+
+class _BudgetPPO(PPO):
+    """PPO whose schedules also count wall time against a budget.
+
+    SB3 computes ``progress_remaining = 1 - steps done / steps``; here it is
+    ``1 - max(steps done / steps, seconds / max_seconds)``, so an annealed
+    learning rate and clip range reach their end values when either budget
+    runs out. Only training differs: the saved zip is an ordinary PPO model
+    (``PPO.load`` builds a plain ``PPO`` from it)."""
+
+    def _excluded_save_params(self) -> list[str]:
+        return super()._excluded_save_params() + ["_budget_seconds", "_budget_t0"]
+
+    def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
+        done = float(num_timesteps) / float(total_timesteps)
+        budget = getattr(self, "_budget_seconds", None)
+        if budget:
+            done = max(done, (time.perf_counter() - self._budget_t0) / budget)
+        self._current_progress_remaining = max(0.0, 1.0 - done)
+
+
+def _schedule(start: float, kind: str, end: float = 0.0):
+    """A constant or linearly annealed (``start`` -> ``end`` over training) SB3 schedule."""
+    from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
+
+    if kind == "constant":
+        return ConstantSchedule(start)
+    if kind == "linear":
+        return LinearSchedule(start, end, 1.0)
+    raise ValueError(f"schedule must be 'constant' or 'linear', not {kind!r}")
+
+
+def _train_callback(env_id: str, total: int, every: int, episodes: int, log, max_seconds: float | None,
+                    t0: float, progress: bool):
     from stable_baselines3.common.callbacks import BaseCallback
 
     from .. import make_vec
     from .behaviours import evaluate
     from .suite import EVAL_SEED
 
-    venv = make_vec(env_id, num_envs=min(episodes, 256))
+    venv = make_vec(env_id, num_envs=min(episodes, 256)) if every > 0 else None
     every = every if every > 0 else 1 << 62
+    bar = None
+    if progress:
+        import sys
 
-    class EvalCallback(BaseCallback):
+        from tqdm import tqdm
+
+        desc = f"train (stops after {max_seconds / 60:g} min)" if max_seconds else "train"
+        bar = tqdm(total=int(total), desc=desc, unit="step", unit_scale=True, dynamic_ncols=True,
+                   file=sys.stderr)
+        say = bar.write
+    else:
+        say = log
+
+    class TrainCallback(BaseCallback):
         def __init__(self):
             super().__init__()
             self.next = every
             self.curve: list[tuple[int, float, float]] = []
-            self.t0 = time.perf_counter()
+            self.stopped_by_budget = False
+
+        def evaluate(self) -> None:
+            actor = _ModelActor(self.model, venv.n_agents)
+            ret = float(evaluate(venv, actor, episodes, EVAL_SEED).mean())
+            seconds = time.perf_counter() - t0
+            self.curve.append((int(self.num_timesteps), ret, seconds))
+            say(f"{self.num_timesteps:>10} agent-steps  {seconds:7.0f}s  eval return {ret:.3f} ({episodes} episodes)")
+            if bar is not None:
+                bar.set_postfix_str(f"eval {ret:.2f}", refresh=False)
 
         def _on_step(self) -> bool:
-            if max_seconds is not None and time.perf_counter() - self.t0 > max_seconds:
-                log(f"time budget of {max_seconds:.0f}s reached at {self.num_timesteps} agent-steps")
+            if bar is not None:
+                bar.update(self.num_timesteps - bar.n)
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                self.stopped_by_budget = True
+                say(f"time budget of {max_seconds:.0f}s reached at {self.num_timesteps} agent-steps")
                 return False
             if self.num_timesteps >= self.next:
                 self.next += every
-                actor = _ModelActor(self.model, venv.n_agents)
-                ret = float(evaluate(venv, actor, episodes, EVAL_SEED).mean())
-                self.curve.append((int(self.num_timesteps), ret, time.perf_counter() - self.t0))
-                log(f"{self.num_timesteps:>10} agent-steps  {time.perf_counter() - self.t0:7.0f}s  "
-                    f"eval return {ret:.3f} ({episodes} episodes)")
+                self.evaluate()
             return True
 
-    return EvalCallback()
+        def _on_training_end(self) -> None:
+            # the final policy's point (skipped when the last periodic eval already saw it)
+            if venv is not None and (not self.curve or self.curve[-1][0] != self.num_timesteps):
+                self.evaluate()
+            if bar is not None:
+                bar.close()
+
+    return TrainCallback()
 
 
 class _ModelActor:
@@ -157,33 +228,60 @@ class _ModelActor:
         return np.clip(act, -1.0, 1.0).astype(np.float32).reshape(b, self.n, -1)
 
 
-def train_ppo(env_id: str, out: str | os.PathLike, *, steps: int, num_envs: int = 32, seed: int = 0,
-              n_steps: int = 64, batch_size: int = 1024, n_epochs: int = 10, learning_rate: float = 1e-3,
-              gamma: float = 0.95, net_arch=(64, 64), log_std_init: float = 0.0, eval_every: int = 0,
-              eval_episodes: int = 256, max_seconds: float | None = None, log=print) -> dict:
+# Defaults of `macflow-arena behave train` (measured on particle/spread: benchmarks/results/sb3_ppo_spread.md).
+# 256 worlds x 64 steps = 49,152 agent-steps per rollout (12 minibatches of 4096, 10 epochs); the wide
+# initial exploration (log std 0.5) and the annealing to 0 mattered most, with the number of worlds.
+PPO_DEFAULTS = {
+    "num_envs": 256, "n_steps": 64, "batch_size": 4096, "n_epochs": 10, "learning_rate": 2e-3,
+    "lr_schedule": "linear", "clip_range": 0.2, "clip_schedule": "linear", "gamma": 0.95, "gae_lambda": 0.95,
+    "net_arch": (64, 64), "activation": "tanh", "log_std_init": 0.5, "ent_coef": 0.0, "vf_coef": 0.5,
+    "max_grad_norm": 0.5, "reward_scale": 1.0,
+}
+
+
+def train_ppo(env_id: str, out: str | os.PathLike, *, steps: int, seed: int = 0, eval_every: int = 0,
+              eval_episodes: int = 256, max_seconds: float | None = None, progress: bool = False, log=print,
+              **hyper) -> dict:
     """Train PPO (parameter sharing) for ``steps`` agent-steps and save ``out`` (.zip) + its ``.json`` card.
 
-    ``eval_every`` > 0 logs the deterministic policy's mean return on held-out
-    seeds every that many agent-steps (the learning curve goes into the card).
-    ``max_seconds`` stops training after that much wall time (the model is saved)."""
+    ``hyper`` overrides ``PPO_DEFAULTS`` (num_envs: worlds stepped together;
+    ``lr_schedule``/``clip_schedule``: "constant" or "linear" (annealed to 0
+    when the step or the time budget runs out); ``reward_scale`` multiplies
+    the rewards PPO sees, not the logged returns). ``eval_every`` > 0 logs
+    the deterministic policy's mean return on held-out seeds every that many
+    agent-steps and at the end (the learning curve goes into the card).
+    ``max_seconds`` stops training after that much wall time (the model is
+    saved). ``progress`` shows a progress bar on stderr."""
     from .. import make_vec
     from ..registry import resolve
     from ..spec import file_sha256
 
+    unknown = set(hyper) - set(PPO_DEFAULTS)
+    if unknown:
+        raise TypeError(f"train_ppo: unknown hyperparameters {sorted(unknown)}")
+    hp = {**PPO_DEFAULTS, **hyper}
+    hp["net_arch"] = [int(h) for h in hp["net_arch"]]
+    if hp["activation"] not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, not {hp['activation']!r}")
     out = Path(out).expanduser()
     if out.suffix != ".zip":
         out = out.with_suffix(".zip")
     torch.manual_seed(seed)
-    torch.set_num_threads(1)  # tiny MLPs: one thread is as fast, and never spins against other work
-    venv = make_vec(env_id, num_envs=num_envs)
-    vec = SharedAgentVecEnv(venv, seed=seed)
-    model = PPO("MlpPolicy", vec, n_steps=n_steps, batch_size=min(batch_size, n_steps * vec.num_envs),
-                n_epochs=n_epochs, learning_rate=learning_rate, gamma=gamma, gae_lambda=0.95, ent_coef=0.0,
-                policy_kwargs={"net_arch": list(net_arch), "log_std_init": log_std_init}, seed=seed, device="cpu",
-                verbose=0)
+    torch.set_num_threads(1)  # small MLPs: one thread is as fast, and never spins against other work
+    venv = make_vec(env_id, num_envs=hp["num_envs"])
+    vec = SharedAgentVecEnv(venv, seed=seed, reward_scale=hp["reward_scale"])
+    model = _BudgetPPO(
+        "MlpPolicy", vec, n_steps=hp["n_steps"], batch_size=min(hp["batch_size"], hp["n_steps"] * vec.num_envs),
+        n_epochs=hp["n_epochs"], learning_rate=_schedule(hp["learning_rate"], hp["lr_schedule"]),
+        clip_range=_schedule(hp["clip_range"], hp["clip_schedule"]), gamma=hp["gamma"],
+        gae_lambda=hp["gae_lambda"], ent_coef=hp["ent_coef"], vf_coef=hp["vf_coef"],
+        max_grad_norm=hp["max_grad_norm"],
+        policy_kwargs={"net_arch": hp["net_arch"], "log_std_init": hp["log_std_init"],
+                       "activation_fn": _ACTIVATIONS[hp["activation"]]},
+        seed=seed, device="cpu", verbose=0)
     t = time.perf_counter()
-    callback = (_eval_callback(env_id, eval_every, eval_episodes, log, max_seconds)
-                if eval_every > 0 or max_seconds else None)
+    model._budget_seconds, model._budget_t0 = max_seconds, t
+    callback = _train_callback(env_id, steps, eval_every, eval_episodes, log, max_seconds, t, progress)
     model.learn(total_timesteps=int(steps), callback=callback)
     seconds = time.perf_counter() - t
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -199,12 +297,10 @@ def train_ppo(env_id: str, out: str | os.PathLike, *, steps: int, num_envs: int 
         "format": "macflow-arena-sb3-behaviour", "algorithm": "PPO", "parameter_sharing": True,
         "agent_id": "one-hot appended", "env_id": entry.id, "scenario_sha256": file_sha256(entry.path),
         "n_agents": venv.n_agents, "obs_dim": venv.obs_dim, "action_shape": list(venv.action_space.shape),
-        "agent_steps": int(model.num_timesteps), "train_seconds": seconds, "seed": seed, "num_envs": num_envs,
-        "max_seconds": max_seconds,
-        "learning_curve": [list(c) for c in callback.curve] if callback is not None else [],
-        "hyperparameters": {"n_steps": n_steps, "batch_size": batch_size, "n_epochs": n_epochs,
-                            "learning_rate": learning_rate, "gamma": gamma, "net_arch": list(net_arch),
-                            "log_std_init": log_std_init},
+        "agent_steps": int(model.num_timesteps), "train_seconds": seconds, "seed": seed,
+        "num_envs": hp["num_envs"], "max_seconds": max_seconds, "stopped_by_budget": callback.stopped_by_budget,
+        "learning_curve": [list(c) for c in callback.curve],
+        "hyperparameters": hp,
     }
     _write_json(out.with_suffix(".json"), card)
     log(f"trained PPO on {entry.id}: {model.num_timesteps} agent-steps in {seconds:.0f}s -> {out}")
@@ -243,8 +339,12 @@ def load_ppo(model_path: str | os.PathLike, venv=None) -> tuple["PPO", dict]:
         data = json.loads(z.read("data"))
     from stable_baselines3.common.policies import ActorCriticPolicy
 
+    hp = card.get("hyperparameters", {})
+    policy_kwargs = {"net_arch": list(hp.get("net_arch", (64, 64))), "log_std_init": hp.get("log_std_init", 0.0),
+                     "activation_fn": _ACTIVATIONS[hp.get("activation", "tanh")]}
     safe = {"observation_space": obs_space, "action_space": act_space, "policy_class": ActorCriticPolicy,
-            "lr_schedule": lambda _: 0.0, "learning_rate": 0.0, "clip_range": lambda _: 0.2}
+            "lr_schedule": lambda _: 0.0, "learning_rate": 0.0, "clip_range": lambda _: 0.2,
+            "policy_kwargs": policy_kwargs}
     custom = {k: safe.get(k) for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v}
     model = PPO.load(path, device="cpu", custom_objects=custom)
     return model, card
