@@ -176,7 +176,10 @@ def _train_callback(env_id: str, total: int, every: int, episodes: int, log, max
         desc = f"train (stops after {max_seconds / 60:g} min)" if max_seconds else "train"
         bar = tqdm(total=int(total), desc=desc, unit="step", unit_scale=True, dynamic_ncols=True,
                    file=sys.stderr)
-        say = bar.write
+
+        def say(line: str) -> None:  # log lines above the bar, through the caller's log
+            with bar.external_write_mode():
+                log(line)
     else:
         say = log
 
@@ -198,7 +201,7 @@ def _train_callback(env_id: str, total: int, every: int, episodes: int, log, max
 
         def _on_step(self) -> bool:
             if bar is not None:
-                bar.update(self.num_timesteps - bar.n)
+                bar.update(min(self.num_timesteps, bar.total) - bar.n)
             if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
                 self.stopped_by_budget = True
                 say(f"time budget of {max_seconds:.0f}s reached at {self.num_timesteps} agent-steps")
