@@ -124,3 +124,57 @@ def test_report_errors_name_the_fix(runs, tmp_path, capsys, monkeypatch):
     assert main(["report", str(runs["noeval"]), "--out", str(tmp_path), "--episodes", "0"]) == 2
     assert "pass --episodes N" in capsys.readouterr().err
     assert not (tmp_path / "report.md").exists()
+
+
+def test_report_set_reevaluates_with_execution_options(runs, tmp_path, capsys, monkeypatch):
+    from macflow_arena.teams import latency
+    from macflow_arena.train.trainer import evaluate_run
+
+    timed = []  # the execution option each timed algorithm acted with
+    real = latency.measure_latency
+    monkeypatch.setattr(latency, "measure_latency",
+                        lambda algo, env_id, **kw: timed.append(algo.config.exec_noise) or real(algo, env_id, **kw))
+    out = tmp_path / "centre"
+    # mf0 has an eval.jsonl line; --set still evaluates it afresh
+    assert main(["report", str(runs["mf0"]), "--out", str(out), "--episodes", "3", "--set", "exec_noise=0"]) == 0
+    assert "with exec_noise=0" in capsys.readouterr().err
+    md = (out / "report.md").read_text()
+    assert "Execution options (`--set`): `exec_noise=0`, applied to every run" in md
+    summary, per_run = md.split("## Runs")
+    assert per_run.splitlines()[2].endswith("| ms/decision | execution |")
+    row = _table(per_run)[0]
+    assert row[0] == "mf0" and row[5] == "3" and row[6] == "evaluated" and row[-1] == "exec_noise=0.0"
+    assert timed == [0.0]
+    centre = evaluate_run(runs["mf0"], episodes=3, device="cpu", execution={"exec_noise": 0.0})
+    sampled = evaluate_run(runs["mf0"], episodes=3, device="cpu")
+    assert centre["normalized_score"] != sampled["normalized_score"]  # the option matters on this run...
+    assert float(row[4]) == pytest.approx(centre["normalized_score"], abs=0.051)  # ...and the report used it
+    # without --set: no execution line, no column
+    assert main(["report", str(runs["mf0"]), "--out", str(out), "--episodes", "0"]) == 0
+    md = (out / "report.md").read_text()
+    assert "Execution options" not in md and "execution |" not in md
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["mf0", "bc0", "--set", "exec_noise=0"], "exec_noise: not an execution option of bc .*bc's execution options: "
+                                              "stochastic"),
+    (["bc0", "--set", "nope=1"], "nope: not an execution option of bc .*execution options: stochastic"),
+    (["mf0", "--set", "alpha=3"], "alpha: not an execution option of macflow .*execution options: exec_noise"),
+    (["mf0", "--set", "exec_noise=-1"], "exec_noise must be >= 0"),
+    (["bc0", "--set", "stochastic=maybe"], "expected true/false"),
+    (["mf0", "--set", "exec_noise"], "expects NAME=VALUE"),
+    (["mf0", "--set", "exec_noise=0", "--episodes", "0"], "must be evaluated afresh: pass --episodes N"),
+], ids=["other-algo", "unknown", "training-field", "bad-value", "bad-bool", "no-equals", "episodes-0"])
+def test_report_set_errors_before_any_work(runs, tmp_path, capsys, argv, pattern):
+    names = [runs[a] if a in runs else a for a in argv]
+    assert main(["report", *map(str, names), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(pattern, err), err
+    assert "[1/" not in err and not (tmp_path / "report.md").exists()  # nothing evaluated
+
+
+def test_report_set_bc_stochastic_samples(runs, tmp_path, capsys):
+    out = tmp_path / "sampled"
+    assert main(["report", str(runs["bc0"]), "--out", str(out), "--episodes", "2", "--set", "stochastic=true"]) == 0
+    row = _table((out / "report.md").read_text().split("## Runs")[1])[0]
+    assert row[0] == "bc0" and row[-1] == "stochastic=True"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class ReportError(ValueError):
@@ -24,6 +25,7 @@ class RunResult:
     eval: dict  # the evaluation (train.evaluate.evaluate's dict, plus "step"), with a normalized score
     source: str  # "evaluated" or "eval.jsonl"
     ms_per_decision: float  # median time of one act() for the whole team, batch 1, CPU, one thread
+    execution: dict = field(default_factory=dict)  # execution options applied (report --set)
 
     @property
     def normalized(self) -> float:
@@ -31,19 +33,47 @@ class RunResult:
 
 
 def run_folder(run: str | os.PathLike) -> tuple[Path, dict]:
-    """The run's folder and its config.json; ReportError naming the fix when it is not a run."""
-    from ..train.config import resolve_run, runs_dir
+    """The run's folder and its config.json (``train.config.read_run_config``); ReportError naming the fix."""
+    from ..train.config import RunConfigError, read_run_config
 
-    path = resolve_run(run)
-    cfg = path / "config.json"
-    if not cfg.is_file():
-        where = f"no folder {path}" if not path.exists() else f"{path} has no config.json"
-        raise ReportError(f"{run}: not a training run ({where}); pass a run name under {runs_dir()} "
-                          "or the folder `macflow-arena train --out` wrote")
     try:
-        return path, json.loads(cfg.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ReportError(f"{cfg}: unreadable ({e}); retrain the run or remove it from the report") from None
+        return read_run_config(run)
+    except RunConfigError as e:
+        raise ReportError(str(e)) from None
+
+
+def parse_execution(items: list[str], runs: list[str | os.PathLike]) -> dict[str, dict[str, Any]]:
+    """``--set NAME=VALUE`` items -> typed execution options per algorithm of ``runs`` (every run gets
+    them). ReportError naming the algorithm's execution options (``Algorithm.exec_fields``) for a name
+    one of the runs' algorithms does not have, or for a bad value; reads only the runs' config.json."""
+    import dataclasses
+
+    from ..algos.registry import get
+    from ..train.config import parse_overrides
+
+    algos: dict[str, str] = {}  # algo -> the first run using it
+    for run in runs:
+        algos.setdefault(run_folder(run)[1]["algo"], str(run))
+    out: dict[str, dict[str, Any]] = {}
+    for algo, run in algos.items():
+        try:
+            cls = get(algo)
+        except KeyError as e:
+            raise ReportError(f"{run}: {e.args[0]}") from None
+        known = ", ".join(cls.exec_fields) or "none"
+        for item in items:
+            name = item.split("=", 1)[0].strip().replace("-", "_")
+            if "=" in item and name not in cls.exec_fields:
+                raise ReportError(f"--set {name}: not an execution option of {algo} (run {run}); {algo}'s "
+                                  f"execution options: {known}. --set applies to every run: report runs of "
+                                  "other algorithms separately")
+        try:
+            values = parse_overrides(items, cls.Config)
+            dataclasses.replace(cls.Config(), **values)  # the config's own checks (e.g. exec_noise >= 0)
+        except (ValueError, TypeError) as e:
+            raise ReportError(f"{algo} (run {run}): {e}") from None
+        out[algo] = values
+    return out
 
 
 def last_eval(path: Path, run: str) -> dict:
@@ -60,31 +90,40 @@ def last_eval(path: Path, run: str) -> dict:
         raise ReportError(f"{f}: last line is not JSON; pass --episodes N (N > 0) to evaluate afresh") from None
 
 
-def decision_ms(path: Path, env_id: str) -> float:
-    """Median ms of one batch-1 ``act`` of the run's latest checkpoint on the CPU (``teams.latency``)."""
+def decision_ms(path: Path, env_id: str, execution: dict[str, Any] | None = None) -> float:
+    """Median ms of one batch-1 ``act`` of the run's latest checkpoint on the CPU (``teams.latency``),
+    with the execution options ``execution`` applied."""
     from ..algos.checkpoint import load_checkpoint
     from ..teams.latency import measure_latency
     from ..train.trainer import latest_checkpoint
 
     algo = load_checkpoint(latest_checkpoint(path), device="cpu").algo
+    algo.set_execution(**(execution or {}))
     return measure_latency(algo, env_id)["median_ms"]
 
 
-def score_run(run: str | os.PathLike, episodes: int) -> RunResult:
-    """Score ``run``: evaluate its latest checkpoint on ``episodes`` episodes (0: reuse eval.jsonl)."""
+def score_run(run: str | os.PathLike, episodes: int, execution: dict[str, Any] | None = None) -> RunResult:
+    """Score ``run``: evaluate its latest checkpoint on ``episodes`` episodes (0: reuse eval.jsonl),
+    with the execution options ``execution`` (``Algorithm.exec_fields``; they need ``episodes > 0``)."""
     from ..algos.checkpoint import CheckpointError
     from ..train.trainer import TrainError, evaluate_run
 
+    execution = dict(execution or {})
+    if execution and episodes < 1:
+        raise ReportError(f"{run}: execution options {execution} need a fresh evaluation; pass --episodes N (N > 0)")
     path, cfg = run_folder(run)
     env = cfg["train"]["env"]
     try:
-        res = evaluate_run(path, episodes=episodes) if episodes > 0 else last_eval(path, str(run))
-        ms = decision_ms(path, env)
-    except (TrainError, CheckpointError) as e:
+        if episodes > 0:
+            res = evaluate_run(path, episodes=episodes, execution=execution or None)
+        else:
+            res = last_eval(path, str(run))
+        ms = decision_ms(path, env, execution)
+    except (TrainError, CheckpointError, ValueError) as e:
         raise ReportError(str(e)) from None
     if "normalized_score" not in res:
         raise ReportError(f"{run}: its evaluation has no normalized score (dataset {cfg['dataset']['name']} has no "
                           "reference returns); record the dataset without --no-reference and retrain")
     return RunResult(name=path.name, path=path, algo=cfg["algo"], env=env, dataset=cfg["dataset"]["name"],
                      seed=int(cfg["train"]["seed"]), eval=res, source="evaluated" if episodes > 0 else "eval.jsonl",
-                     ms_per_decision=ms)
+                     ms_per_decision=ms, execution=execution)

@@ -11,7 +11,14 @@ def _opt(v: float | None, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
-def markdown(groups: list[Group], episodes: int, figure: str | None = "report.png") -> str:
+def _exec(values: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "-"
+
+
+def markdown(groups: list[Group], episodes: int, figure: str | None = "report.png",
+             execution: list[str] | None = None) -> str:
+    """``execution``: the ``--set NAME=VALUE`` options every run was evaluated and timed with (a line
+    under the title and an ``execution`` column in the runs table); None or empty: none."""
     wins = any(g.win_rate is not None for g in groups)
     cover = any(g.coverage is not None for g in groups)
     head = ["algo", "runs (seeds)", "normalized score [95% CI]", "CI over"]
@@ -27,6 +34,11 @@ def markdown(groups: list[Group], episodes: int, figure: str | None = "report.pn
         "bootstrap CI over its episodes. Time per decision: median wall time of one `act` for the whole team at "
         "batch 1 on a reset observation, CPU, one torch thread, 200 calls after warm-up.",
         "",
+    ]
+    if execution:
+        lines += [f"Execution options (`--set`): {', '.join(f'`{e}`' for e in execution)}, applied to every run "
+                  "before it was evaluated and timed (they change how the trained policy acts, not its weights).", ""]
+    lines += [
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
     ]
@@ -38,10 +50,13 @@ def markdown(groups: list[Group], episodes: int, figure: str | None = "report.pn
         lines.append("| " + " | ".join(row) + " |")
     if figure:
         lines += ["", f"![normalized score against inference time per decision]({figure})"]
-    lines += ["", "## Runs", "", "| run | algo | seed | step | normalized score | episodes | from | ms/decision |",
-              "|---|---|---|---|---|---|---|---|"]
+    cols = ["run", "algo", "seed", "step", "normalized score", "episodes", "from", "ms/decision"]
+    cols += ["execution"] * bool(execution)
+    lines += ["", "## Runs", "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for g in groups:
         for r in g.runs:
-            lines.append(f"| {r.name} | {r.algo} | {r.seed} | {r.eval.get('step', '-')} | {r.normalized:.1f} | "
-                         f"{r.eval['episodes']} | {r.source} | {r.ms_per_decision:.3g} |")
+            row = [r.name, r.algo, str(r.seed), str(r.eval.get("step", "-")), f"{r.normalized:.1f}",
+                   str(r.eval["episodes"]), r.source, f"{r.ms_per_decision:.3g}"]
+            row += [_exec(r.execution)] * bool(execution)
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

@@ -17,19 +17,12 @@ FREE_FIELDS = {"seed", "name", "out", "device", "threads", "progress", "tensorbo
 
 
 def _run_config(run: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
-    from ..train.config import resolve_run
+    from ..train.config import RunConfigError, read_run_config
 
-    path = resolve_run(run)
-    cfg_path = path / "config.json"
-    if not cfg_path.is_file():
-        raise TeamError(f"{path} is not a training run folder (no config.json); pass a run name or the folder "
-                        f"`macflow-arena train` wrote")
     try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-        cfg["train"], cfg["algo"], cfg["spec"], cfg["dataset"]  # noqa: B018 - presence check
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise TeamError(f"{cfg_path}: unreadable run config ({e})") from None
-    return path, cfg
+        return read_run_config(run)
+    except RunConfigError as e:
+        raise TeamError(str(e)) from None
 
 
 def _check_same(paths: list[Path], cfgs: list[dict]) -> None:

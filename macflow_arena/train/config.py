@@ -71,6 +71,41 @@ def resolve_run(name_or_path: str | os.PathLike) -> Path:
     return runs_dir() / s
 
 
+class RunConfigError(ValueError):
+    """A run's ``config.json`` cannot be read; the message names the file (or folder) and the fix."""
+
+
+RUN_CONFIG_KEYS = ("train", "algo", "spec", "dataset")
+
+
+def read_run_config(run: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """The run's folder (``resolve_run``) and its ``config.json``, checked for the keys every run has
+    (``RUN_CONFIG_KEYS``; ``train`` and ``dataset`` objects). ``RunConfigError`` naming the fix otherwise."""
+    path = resolve_run(run)
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        where = f"no folder {path}" if not path.exists() else f"{path} has no config.json"
+        raise RunConfigError(f"{os.fspath(run)}: not a training run folder ({where}); pass a run name under "
+                             f"{runs_dir()} or the folder `macflow-arena train --out` wrote")
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # ValueError: JSONDecodeError and UnicodeDecodeError
+        raise RunConfigError(f"{cfg_path}: unreadable run config ({e}); the file is not the JSON "
+                             "`macflow-arena train` writes: retrain the run or leave it out") from None
+    if not isinstance(cfg, dict):
+        raise RunConfigError(f"{cfg_path}: garbled run config (a JSON {type(cfg).__name__}, not an object); "
+                             "retrain the run or leave it out")
+    missing = [k for k in RUN_CONFIG_KEYS if k not in cfg]
+    if missing:
+        raise RunConfigError(f"{cfg_path}: garbled run config, missing key(s) {missing} (a run config has "
+                             f"{list(RUN_CONFIG_KEYS)}); retrain the run or leave it out")
+    bad = [k for k in ("train", "dataset") if not isinstance(cfg[k], dict)]
+    if bad:
+        raise RunConfigError(f"{cfg_path}: garbled run config, {bad} should be JSON object(s); retrain the run "
+                             "or leave it out")
+    return path, cfg
+
+
 def _parse_value(raw: str, annotation: str) -> Any:
     ann = str(annotation).replace(" ", "")
     if raw.lower() in ("none", "null") and "None" in ann:
