@@ -41,6 +41,10 @@ class TrainConfig:
     progress: bool = opt(True, "show a progress bar")
     name: str | None = opt(None, "run name (default ENV-ALGO-DATASET-sSEED)")
     out: str | None = opt(None, "run folder (default $MACFLOW_ARENA_HOME/runs/NAME)")
+    init_from: str | None = opt(None, "warm start: copy networks from this run's latest checkpoint (e.g. a flowbc "
+                                      "run's teacher into macflow); new runs only")
+    init_nets: str = opt("", "with --init-from: comma-separated networks to copy (default: every network both "
+                             "algorithms have with the same shapes)")
     overrides: dict = field(default_factory=dict, metadata={"help": "algorithm config overrides (--set name=value)"})
 
     def to_dict(self) -> dict[str, Any]:

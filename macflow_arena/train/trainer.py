@@ -168,7 +168,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         run_dir = resolve_run(resume)
         if not (run_dir / "config.json").is_file():
             raise TrainError(f"{run_dir} is not a run folder (no config.json); pass the folder `train` wrote")
-        saved = json.loads((run_dir / "config.json").read_text())["train"]
+        saved_all = json.loads((run_dir / "config.json").read_text())
+        saved = saved_all["train"]
         new_steps = cfg.steps
         keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress", "tensorboard", "threads")}
         cfg = TrainConfig.from_dict({**saved, **keep, "steps": max(new_steps, 0) or saved["steps"]})
@@ -215,6 +216,16 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
             log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
     else:
         algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **cfg.overrides)
+    warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
+    if cfg.init_from and resume_ckpt is None:
+        from .warm_start import WarmStartError, parse_nets, warm_start
+
+        try:
+            warm = warm_start(algo, cfg.init_from, parse_nets(cfg.init_nets), device=device)
+        except WarmStartError as e:
+            raise TrainError(str(e)) from None
+        if info.is_main:
+            log(f"warm start: {', '.join(warm['nets'])} from {warm['run']} ({warm['algo']}, step {warm['step']})")
     distributed.attach(algo, info)
     refs = data.reference_returns
     if info.is_main:
@@ -228,6 +239,7 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
             "spec": dataclasses.asdict(spec),
             "device": device,
             "world_size": info.world_size,
+            **({"warm_start": warm} if warm else {}),
             "dataset": {"name": data.name, "path": data.path, "env_id": data.env_id,
                         "manifest_sha256": data.manifest_sha256, "episodes": data.num_episodes,
                         "transitions": data.num_steps, "reference_returns": refs},
