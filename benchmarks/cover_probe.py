@@ -78,6 +78,33 @@ def plan_sharpness(algo, data, episodes: int, steps_list, seed: int = 0):
     return out
 
 
+def train_step0(algo, data, updates: int, lr: float, g, batch: int = 320) -> None:
+    """Flow matching on the episodes' first (obs, action) pairs only; prints the sharpness as it goes."""
+    import torch
+
+    from macflow_arena.algos.base import flow_matching_loss
+
+    e = data.num_episodes
+    o = torch.stack([data.obs[data.obs_start[i]] for i in range(e)])
+    act = torch.stack([data.actions[data.step_start[i]] for i in range(e)])
+    teacher = algo.nets["teacher"]
+    opt = torch.optim.Adam(teacher.parameters(), lr=lr)
+    n, ad = data.spec.n_agents, data.spec.action_dim
+    print("| updates | permutation | within cos 0.95 |\n|---|---|---|")
+    for i in range(updates):
+        idx = torch.randint(0, e, (batch,), generator=g)
+        x0 = torch.randn(batch, n, ad, generator=g)
+        tau = torch.rand(batch, 1, 1, generator=g)
+        loss = flow_matching_loss(teacher, algo.with_id(o[idx]), act[idx], x0, tau, torch.ones(batch, n))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (i + 1) % max(1, updates // 10) == 0:
+            with torch.no_grad():
+                _, perm, sharp, _ = plan_sharpness(algo, data, 500, (10,))[0]
+            print(f"| {i + 1} | {perm:.2f} | {sharp:.2f} |", flush=True)
+
+
 def handoff_coverage(algo, env_id: str, k: int, worlds: int = 256, seed: int = 99) -> float:
     """Coverage at the last step when the script acts for the first ``k`` steps, then ``algo``."""
     import torch
@@ -117,6 +144,12 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--episodes", type=int, default=64, help="closed-loop evaluation episodes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", default="128,128,128", help="teacher widths (small preset: 128,128,128)")
+    p.add_argument("--step0-only", action="store_true",
+                   help="train the teacher on the episodes' first steps only (320 per update) and print the step-0 "
+                        "sharpness every tenth of the run: shows when it learns to aim at the landmarks")
+    p.add_argument("--run", default=None, help="probe this run's latest checkpoint (flowbc or macflow: its teacher "
+                                                "for step 0, its own act for the closed loop) instead of training")
     a = p.parse_args(argv)
 
     import torch
@@ -133,15 +166,29 @@ def main(argv=None) -> int:
             print(f"| {t} | {d:.3f} | {v:.2f} | {u:.2f} |")
 
     data = load_device_dataset(a.dataset, a.env, device="cpu")
-    algo = make("flowbc", data.spec, "small", seed=a.seed, device="cpu", teacher="joint", lr=a.lr)
-    g = torch.Generator().manual_seed(a.seed)
-    t0 = time.perf_counter()
-    for i in range(a.updates):
-        algo.update(data.sample(a.windows, a.window, g))
-        if (i + 1) % max(1, a.updates // 10) == 0:
-            print(f"  {i + 1}/{a.updates} updates, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    print(f"\n## Joint flow teacher (flowbc, teacher=joint, lr {a.lr}), {a.updates} updates of "
-          f"{a.windows}x{a.window} on {data.name}\n")
+    if a.run:
+        from macflow_arena.algos.checkpoint import load_checkpoint
+        from macflow_arena.train.config import resolve_run
+        from macflow_arena.train.trainer import latest_checkpoint
+
+        ckpt = latest_checkpoint(resolve_run(a.run))
+        algo = load_checkpoint(ckpt, device="cpu", spec=data.spec).algo
+        print(f"\n## {algo.name} run {a.run} ({ckpt.name}), teacher={algo.config.teacher}\n")
+    else:
+        hidden = tuple(int(h) for h in a.hidden.split(","))
+        algo = make("flowbc", data.spec, "small", seed=a.seed, device="cpu", teacher="joint", lr=a.lr, hidden=hidden)
+        g = torch.Generator().manual_seed(a.seed)
+        t0 = time.perf_counter()
+        if a.step0_only:
+            train_step0(algo, data, a.updates, a.lr, g)
+            print(f"\n## Joint flow teacher {a.hidden}, {a.updates} updates on step-0 data only ({data.name})\n")
+        else:
+            for i in range(a.updates):
+                algo.update(data.sample(a.windows, a.window, g))
+                if (i + 1) % max(1, a.updates // 10) == 0:
+                    print(f"  {i + 1}/{a.updates} updates, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            print(f"\n## Joint flow teacher (flowbc, teacher=joint, lr {a.lr}, {a.hidden}), {a.updates} updates of "
+                  f"{a.windows}x{a.window} on {data.name}\n")
     print("Step 0 on the dataset's first observations (500 episodes):\n")
     print("| Euler steps | joint samples that are a permutation | agent actions within cos 0.95 of a landmark | action norm |")
     print("|---|---|---|---|")
@@ -149,9 +196,9 @@ def main(argv=None) -> int:
         for k, perm, sharp, norm in plan_sharpness(algo, data, 500, (1, 10, 100)):
             print(f"| {k} | {perm:.2f} | {sharp:.2f} | {norm:.2f} |")
     r = evaluate(algo, a.env, episodes=a.episodes, reference=data.reference_returns)
-    print(f"\nClosed loop ({a.episodes} episodes, 10 Euler steps): normalized {r['normalized_score']:.1f}, "
+    print(f"\nClosed loop ({a.episodes} episodes): normalized {r['normalized_score']:.1f}, "
           f"coverage {r.get('coverage_success', float('nan')):.2f}")
-    print("\nHand-offs (256 episodes): the script acts for the first k steps, the teacher after\n")
+    print(f"\nHand-offs (256 episodes): the script acts for the first k steps, {algo.name} after\n")
     print("| k | coverage |\n|---|---|")
     for k in (0, 1, 2, 5):
         print(f"| {k} | {handoff_coverage(algo, a.env, k):.2f} |")

@@ -93,6 +93,16 @@ def test_export_refuses_overwrite_bad_names_and_mixed_runs(home, tmp_path):
     (other / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(TeamError, match="share seed"):
         make_team([run0, other], "mixed", out_dir=tmp_path / "mixed")
+    # a run trained before a TrainConfig field existed (key absent) matches one with that field's default
+    from macflow_arena.teams.export import _check_same
+
+    cfg["train"]["seed"] = 7
+    old_cfg = json.loads(json.dumps(cfg))
+    del old_cfg["train"]["init_nets"], old_cfg["train"]["init_from"]
+    _check_same([run0, other], [json.loads((run0 / "config.json").read_text()), old_cfg])
+    old_cfg["train"]["init_from"] = "some-run"
+    with pytest.raises(TeamError, match="differ in train setting 'init_from'"):
+        _check_same([run0, other], [json.loads((run0 / "config.json").read_text()), old_cfg])
     with pytest.raises(TeamError, match="not a training run folder"):
         make_team([tmp_path], "nothing", out_dir=tmp_path / "nothing")
     assert not (tmp_path / "mixed").exists() and not (tmp_path / "nothing").exists()

@@ -25,6 +25,14 @@ def _run_config(run: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
         raise TeamError(str(e)) from None
 
 
+def _train_settings(train: dict) -> dict[str, Any]:
+    """A run's train settings with the defaults of fields added after it was trained filled in."""
+    from ..train.config import TrainConfig
+
+    known = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    return {**{k: v for k, v in known.items() if k not in train}, **train}
+
+
 def _check_same(paths: list[Path], cfgs: list[dict]) -> None:
     """The runs of one team differ only in their seed (and bookkeeping)."""
     a = cfgs[0]
@@ -35,10 +43,11 @@ def _check_same(paths: list[Path], cfgs: list[dict]) -> None:
             if va != vb:
                 raise TeamError(f"runs {paths[0].name} and {p.name} differ in {key} ({va!r} vs {vb!r}); a team's "
                                 f"runs must be one configuration trained with different seeds")
-        for k in sorted(set(a["train"]) | set(c["train"])):
-            if k not in FREE_FIELDS and a["train"].get(k) != c["train"].get(k):
+        ta, tb = _train_settings(a["train"]), _train_settings(c["train"])
+        for k in sorted(set(ta) | set(tb)):
+            if k not in FREE_FIELDS and ta.get(k) != tb.get(k):
                 raise TeamError(f"runs {paths[0].name} and {p.name} differ in train setting {k!r} "
-                                f"({a['train'].get(k)!r} vs {c['train'].get(k)!r}); only the seed may differ")
+                                f"({ta.get(k)!r} vs {tb.get(k)!r}); only the seed may differ")
     seeds = [c["train"].get("seed") for c in cfgs]
     dup = sorted({s for s in seeds if seeds.count(s) > 1})
     if dup:
