@@ -149,7 +149,8 @@ def main(argv=None) -> int:
                    help="train the teacher on the episodes' first steps only (320 per update) and print the step-0 "
                         "sharpness every tenth of the run: shows when it learns to aim at the landmarks")
     p.add_argument("--run", default=None, help="probe this run's latest checkpoint (flowbc or macflow: its teacher "
-                                                "for step 0, its own act for the closed loop) instead of training")
+                                                "for step 0, its own act for the closed loop) instead of training; "
+                                                "with --step0-only, first train its teacher on step-0 data")
     a = p.parse_args(argv)
 
     import torch
@@ -173,7 +174,10 @@ def main(argv=None) -> int:
 
         ckpt = latest_checkpoint(resolve_run(a.run))
         algo = load_checkpoint(ckpt, device="cpu", spec=data.spec).algo
-        print(f"\n## {algo.name} run {a.run} ({ckpt.name}), teacher={algo.config.teacher}\n")
+        if a.step0_only:  # a causal check: does training step 0 alone fix the closed loop?
+            train_step0(algo, data, a.updates, a.lr, torch.Generator().manual_seed(a.seed))
+        tuned = f", then {a.updates} updates on step-0 data only" if a.step0_only else ""
+        print(f"\n## {algo.name} run {a.run} ({ckpt.name}), teacher={algo.config.teacher}{tuned}\n")
     else:
         hidden = tuple(int(h) for h in a.hidden.split(","))
         algo = make("flowbc", data.spec, "small", seed=a.seed, device="cpu", teacher="joint", lr=a.lr, hidden=hidden)
