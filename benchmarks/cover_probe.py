@@ -105,6 +105,42 @@ def train_step0(algo, data, updates: int, lr: float, g, batch: int = 320) -> Non
             print(f"| {i + 1} | {perm:.2f} | {sharp:.2f} |", flush=True)
 
 
+def train_mixed(algo, data, updates: int, lr: float, g, start_fraction: float, batch: int = 320) -> None:
+    """Flow matching on single (obs, action) steps: ``start_fraction`` of each batch from the
+    episodes' first steps, the rest uniform over all steps. Prints the step-0 sharpness as it goes."""
+    import torch
+
+    from macflow_arena.algos.base import flow_matching_loss
+
+    if not 0 <= start_fraction <= 1:
+        raise SystemExit(f"--start-fraction must be in [0, 1], got {start_fraction}")
+    e = data.num_episodes
+    # observation row of every step: obs_start[ep] + t for t < steps[ep]
+    ep_of_step = torch.repeat_interleave(torch.arange(e), data.steps)
+    t_of_step = torch.arange(data.num_steps) - data.step_start[:-1][ep_of_step]
+    obs_row = data.obs_start[:-1][ep_of_step] + t_of_step
+    teacher = algo.nets["teacher"]
+    opt = torch.optim.Adam(teacher.parameters(), lr=lr)
+    n, ad = data.spec.n_agents, data.spec.action_dim
+    k0 = int(round(batch * start_fraction))
+    print("| updates | permutation | within cos 0.95 |\n|---|---|---|")
+    for i in range(updates):
+        starts = data.step_start[:-1][torch.randint(0, e, (k0,), generator=g)]
+        rest = torch.randint(0, data.num_steps, (batch - k0,), generator=g)
+        rows = torch.cat([starts, rest])
+        o, act = data.obs[obs_row[rows]], data.actions[rows]
+        x0 = torch.randn(batch, n, ad, generator=g)
+        tau = torch.rand(batch, 1, 1, generator=g)
+        loss = flow_matching_loss(teacher, algo.with_id(o), act, x0, tau, torch.ones(batch, n))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (i + 1) % max(1, updates // 10) == 0:
+            with torch.no_grad():
+                _, perm, sharp, _ = plan_sharpness(algo, data, 500, (10,))[0]
+            print(f"| {i + 1} | {perm:.2f} | {sharp:.2f} |", flush=True)
+
+
 def handoff_coverage(algo, env_id: str, k: int, worlds: int = 256, seed: int = 99) -> float:
     """Coverage at the last step when the script acts for the first ``k`` steps, then ``algo``."""
     import torch
@@ -148,6 +184,9 @@ def main(argv=None) -> int:
     p.add_argument("--step0-only", action="store_true",
                    help="train the teacher on the episodes' first steps only (320 per update) and print the step-0 "
                         "sharpness every tenth of the run: shows when it learns to aim at the landmarks")
+    p.add_argument("--start-fraction", type=float, default=None,
+                   help="train the teacher on single steps (320 per update) of which this fraction are episode "
+                        "starts and the rest uniform over all steps (0 = uniform; the trainer's windows are uniform)")
     p.add_argument("--run", default=None, help="probe this run's latest checkpoint (flowbc or macflow: its teacher "
                                                 "for step 0, its own act for the closed loop) instead of training; "
                                                 "with --step0-only, first train its teacher on step-0 data")
@@ -183,7 +222,11 @@ def main(argv=None) -> int:
         algo = make("flowbc", data.spec, "small", seed=a.seed, device="cpu", teacher="joint", lr=a.lr, hidden=hidden)
         g = torch.Generator().manual_seed(a.seed)
         t0 = time.perf_counter()
-        if a.step0_only:
+        if a.start_fraction is not None:
+            train_mixed(algo, data, a.updates, a.lr, g, a.start_fraction)
+            print(f"\n## Joint flow teacher {a.hidden}, {a.updates} updates, {a.start_fraction:.2f} of each batch "
+                  f"from episode starts ({data.name})\n")
+        elif a.step0_only:
             train_step0(algo, data, a.updates, a.lr, g)
             print(f"\n## Joint flow teacher {a.hidden}, {a.updates} updates on step-0 data only ({data.name})\n")
         else:
