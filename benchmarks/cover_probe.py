@@ -78,36 +78,10 @@ def plan_sharpness(algo, data, episodes: int, steps_list, seed: int = 0):
     return out
 
 
-def train_step0(algo, data, updates: int, lr: float, g, batch: int = 320) -> None:
-    """Flow matching on the episodes' first (obs, action) pairs only; prints the sharpness as it goes."""
-    import torch
-
-    from macflow_arena.algos.base import flow_matching_loss
-
-    e = data.num_episodes
-    o = torch.stack([data.obs[data.obs_start[i]] for i in range(e)])
-    act = torch.stack([data.actions[data.step_start[i]] for i in range(e)])
-    teacher = algo.nets["teacher"]
-    opt = torch.optim.Adam(teacher.parameters(), lr=lr)
-    n, ad = data.spec.n_agents, data.spec.action_dim
-    print("| updates | permutation | within cos 0.95 |\n|---|---|---|")
-    for i in range(updates):
-        idx = torch.randint(0, e, (batch,), generator=g)
-        x0 = torch.randn(batch, n, ad, generator=g)
-        tau = torch.rand(batch, 1, 1, generator=g)
-        loss = flow_matching_loss(teacher, algo.with_id(o[idx]), act[idx], x0, tau, torch.ones(batch, n))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if (i + 1) % max(1, updates // 10) == 0:
-            with torch.no_grad():
-                _, perm, sharp, _ = plan_sharpness(algo, data, 500, (10,))[0]
-            print(f"| {i + 1} | {perm:.2f} | {sharp:.2f} |", flush=True)
-
-
-def train_mixed(algo, data, updates: int, lr: float, g, start_fraction: float, batch: int = 320) -> None:
-    """Flow matching on single (obs, action) steps: ``start_fraction`` of each batch from the
-    episodes' first steps, the rest uniform over all steps. Prints the step-0 sharpness as it goes."""
+def train_teacher(algo, data, updates: int, lr: float, g, start_fraction: float, batch: int = 320) -> None:
+    """Flow matching of the teacher alone on single (obs, action) steps: ``start_fraction`` of each
+    batch from the episodes' first steps (1: step 0 only), the rest uniform over all steps. Prints
+    the step-0 sharpness every tenth of the run."""
     import torch
 
     from macflow_arena.algos.base import flow_matching_loss
@@ -214,7 +188,7 @@ def main(argv=None) -> int:
         ckpt = latest_checkpoint(resolve_run(a.run))
         algo = load_checkpoint(ckpt, device="cpu", spec=data.spec).algo
         if a.step0_only:  # a causal check: does training step 0 alone fix the closed loop?
-            train_step0(algo, data, a.updates, a.lr, torch.Generator().manual_seed(a.seed))
+            train_teacher(algo, data, a.updates, a.lr, torch.Generator().manual_seed(a.seed), 1.0)
         tuned = f", then {a.updates} updates on step-0 data only" if a.step0_only else ""
         print(f"\n## {algo.name} run {a.run} ({ckpt.name}), teacher={algo.config.teacher}{tuned}\n")
     else:
@@ -223,11 +197,11 @@ def main(argv=None) -> int:
         g = torch.Generator().manual_seed(a.seed)
         t0 = time.perf_counter()
         if a.start_fraction is not None:
-            train_mixed(algo, data, a.updates, a.lr, g, a.start_fraction)
+            train_teacher(algo, data, a.updates, a.lr, g, a.start_fraction)
             print(f"\n## Joint flow teacher {a.hidden}, {a.updates} updates, {a.start_fraction:.2f} of each batch "
                   f"from episode starts ({data.name})\n")
         elif a.step0_only:
-            train_step0(algo, data, a.updates, a.lr, g)
+            train_teacher(algo, data, a.updates, a.lr, g, 1.0)
             print(f"\n## Joint flow teacher {a.hidden}, {a.updates} updates on step-0 data only ({data.name})\n")
         else:
             for i in range(a.updates):

@@ -169,7 +169,7 @@ def test_resume_of_a_missing_run_names_the_fix(tmp_path):
     from macflow_arena.train.trainer import TrainError, train
     from macflow_arena.train.config import TrainConfig
 
-    with pytest.raises(TrainError, match="not a run folder"):
+    with pytest.raises(TrainError, match="nope: not a training run folder .*macflow-arena train --out"):
         train(TrainConfig(), resume=tmp_path / "nope")
 
 

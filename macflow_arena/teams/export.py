@@ -26,11 +26,14 @@ def _run_config(run: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
 
 
 def _train_settings(train: dict) -> dict[str, Any]:
-    """A run's train settings with the defaults of fields added after it was trained filled in."""
+    """A run's train settings as a TrainConfig reads them: fields added after the run was
+    trained take their defaults."""
     from ..train.config import TrainConfig
 
-    known = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
-    return {**{k: v for k, v in known.items() if k not in train}, **train}
+    try:
+        return TrainConfig.from_dict(train).to_dict()
+    except (TypeError, ValueError) as e:
+        raise TeamError(f"unreadable train settings in a run config ({e}); retrain the run or leave it out") from None
 
 
 def _check_same(paths: list[Path], cfgs: list[dict]) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig, parse_overrides, resolve_run, runs_dir
+from .config import RunConfigError, TrainConfig, parse_overrides, read_run_config, resolve_run, runs_dir
 from .data import DeviceDataset, load_device_dataset
 
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
@@ -165,10 +165,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     log = log or (lambda _msg: None)
     resume_ckpt = None
     if resume is not None:
-        run_dir = resolve_run(resume)
-        if not (run_dir / "config.json").is_file():
-            raise TrainError(f"{run_dir} is not a run folder (no config.json); pass the folder `train` wrote")
-        saved_all = json.loads((run_dir / "config.json").read_text())
+        try:
+            run_dir, saved_all = read_run_config(resume)
+        except RunConfigError as e:
+            raise TrainError(str(e)) from None
         saved = saved_all["train"]
         new_steps = cfg.steps
         keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress", "tensorboard", "threads")}
