@@ -19,8 +19,8 @@ def _constant_target(algo, value: float) -> None:
     """Make the target critic output ``value`` for every input and action."""
     with torch.no_grad():
         for head in algo.nets[TARGET[algo.name]].heads:
-            head[-1].weight.zero_()
-            head[-1].bias.fill_(value)
+            head.trunk[-1][-1].weight.zero_()
+            head.trunk[-1][-1].bias.fill_(value)
 
 
 def _two_episode_batch(spec) -> Batch:

@@ -11,6 +11,8 @@ from _algo_helpers import CONT, tiny  # noqa: E402
 
 def test_macflow_exec_noise_zero_acts_with_the_noise_centre():
     algo = tiny("macflow", False)
+    assert algo.config.exec_noise == 0.0  # the default: sampled noise reproduces the data's noise
+    algo.set_execution(exec_noise=1.0)
     obs = torch.randn(5, CONT.n_agents, CONT.obs_dim)
     a1 = algo.act(obs, torch.Generator().manual_seed(1))
     a2 = algo.act(obs, torch.Generator().manual_seed(2))
@@ -19,8 +21,8 @@ def test_macflow_exec_noise_zero_acts_with_the_noise_centre():
     b1 = algo.act(obs, torch.Generator().manual_seed(1))
     b2 = algo.act(obs, torch.Generator().manual_seed(2))
     assert torch.equal(b1, b2)
-    x = torch.cat([obs, algo._eye.expand(5, 3, 3), torch.zeros(5, 3, 3 * CONT.action_dim)], -1)
-    assert torch.allclose(b1, algo.nets["student"].net(x).clamp(-1, 1))
+    z = torch.zeros(5, 3, 3 * CONT.action_dim)
+    assert torch.allclose(b1, algo.nets["student"](algo.with_id(obs), z).clamp(-1, 1))
 
 
 def test_training_fields_cannot_change_after_training():

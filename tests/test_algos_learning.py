@@ -13,12 +13,14 @@ from macflow_arena.algos.batch import BatchError  # noqa: E402
 
 # The losses that must fall (first 20 updates vs last 20), per case.
 FALLS = {
-    "macflow-cont": ["actor/flow_loss", "actor/distill_loss", "critic/loss"],
-    "macflow-cont-peragent-private": ["actor/flow_loss", "actor/distill_loss", "critic/loss"],
+    # With the x1 flow target an untrained teacher predicts ~0, so distillation starts near 0
+    # and grows while the teacher learns; test_learning_core checks the student tracks the teacher.
+    "macflow-cont": ["actor/flow_loss", "critic/loss"],
+    "macflow-cont-peragent-private": ["actor/flow_loss", "critic/loss"],
     # Discrete distillation chases the teacher's argmax labels, which change while
     # the teacher learns: it must fall, by less.
     "macflow-disc": ["actor/flow_loss", ("actor/distill_loss", 0.03), "critic/loss"],
-    "bc-cont": ["actor/nll", "actor/mse"],
+    "bc-cont": ["actor/loss", "actor/mse"],
     "bc-disc": ["actor/ce"],
     "td3bc-cont": ["critic/loss", "actor/loss"],
     "flowbc-cont": ["actor/flow_loss"],

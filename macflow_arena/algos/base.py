@@ -39,6 +39,9 @@ class TeamSpec:
     action_dim: int  # A for continuous actions in [-1, 1]; the number of actions if discrete
     discrete: bool = False  # categorical actions with availability masks
     state_dim: int = 0  # S, global state size (0: none)
+    # Entity layout of an observation (``envs/layout.py``): ((name, ((index, ...), ...)), ...),
+    # "self" first. Empty: flat (every network reads o_i as one vector, a plain MLP).
+    entities: tuple = ()
 
     def __post_init__(self):
         for k in ("n_agents", "obs_dim", "action_dim"):
@@ -47,6 +50,33 @@ class TeamSpec:
                 raise ValueError(f"TeamSpec.{k} must be a positive int, got {v!r}")
         if self.discrete and self.action_dim < 2:
             raise ValueError("a discrete TeamSpec needs action_dim (number of actions) >= 2")
+        if self.entities:
+            from ..envs.layout import is_flat, normalize_layout
+
+            lay = normalize_layout(self.entities, self.obs_dim)
+            object.__setattr__(self, "entities", () if is_flat(lay) else lay)
+        else:
+            object.__setattr__(self, "entities", ())
+
+    @property
+    def layout(self) -> tuple:
+        """The entity layout, flat when none was given."""
+        from ..envs.layout import flat_layout
+
+        return self.entities or flat_layout(self.obs_dim)
+
+    def to_dict(self) -> dict:
+        """JSON form (what checkpoints, run configs and teams store)."""
+        from ..envs.layout import layout_to_json
+
+        d = {k: getattr(self, k) for k in ("n_agents", "obs_dim", "action_dim", "discrete", "state_dim")}
+        if self.entities:
+            d["entities"] = layout_to_json(self.entities)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TeamSpec":
+        return cls(**d)
 
     def check_compatible(self, other: TeamSpec, what: str = "env") -> None:
         """Raise a ValueError naming every difference (e.g. a team loaded for another env)."""
@@ -116,12 +146,22 @@ def check_choice(cfg, name: str, options: tuple[str, ...]) -> None:
         raise ValueError(f"{type(cfg).__name__}.{name}={v!r}: use one of {options}")
 
 
-def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau: Tensor, w: Tensor) -> Tensor:
-    """Flow-matching BC: x_tau = (1 - tau) x0 + tau x1; mean ||v(o, x_tau, tau) - (x1 - x0)||^2
-    over the entries weighted by ``w`` ([..., N]; the action axis is averaged)."""
+FLOW_TARGETS = ("x1", "velocity")
+
+
+def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau: Tensor, w: Tensor,
+                       target: str = "x1") -> Tensor:
+    """Flow-matching BC along x_tau = (1 - tau) x0 + tau x1, weighted by ``w`` ([..., N]; the
+    action axis is averaged).
+
+    ``target="x1"`` (default): the network predicts the clean action, loss ||f - x1||^2 (its
+    velocity is (f - x_tau) / (1 - tau)). ``"velocity"`` (the paper's): ||f - (x1 - x0)||^2, which
+    is the x1 error weighted by 1 / (1 - tau)^2 and spends itself on flow times near 1, where the
+    action is already decided."""
     xt = (1 - tau) * x0 + tau * x1
-    v = field(o, xt, tau)
-    return masked_mean(((v - (x1 - x0)) ** 2).mean(-1), w)
+    out = field(o, xt, tau)
+    goal = x1 if target == "x1" else x1 - x0
+    return masked_mean(((out - goal) ** 2).mean(-1), w)
 
 
 def sanitize_avail(avail: Tensor) -> Tensor:
@@ -231,6 +271,21 @@ class Algorithm:
             return torch.optim.Adam(params, lr=self.config.lr, fused=True)
         except (RuntimeError, TypeError, ValueError):
             return torch.optim.Adam(params, lr=self.config.lr, foreach=True)
+
+    def set_obs_stats(self, mean, std) -> None:
+        """Standardise observations with dataset statistics ([D] each; ``std`` floored at 1e-3 and
+        1 where an entry never varies) in every network; they are part of the weights (checkpoints, teams)."""
+        from .entity import set_obs_stats
+
+        mean = torch.as_tensor(mean, dtype=torch.float32, device=self.device)
+        std = torch.as_tensor(std, dtype=torch.float32, device=self.device)
+        d = self.spec.obs_dim
+        if mean.shape != (d,) or std.shape != (d,):
+            raise ValueError(f"observation statistics must have shape ({d},), got {tuple(mean.shape)} and {tuple(std.shape)}")
+        if not bool(torch.isfinite(mean).all() and torch.isfinite(std).all()):
+            raise ValueError("observation statistics contain NaN or inf")
+        std = torch.where(std < 1e-6, torch.ones_like(std), std.clamp_min(1e-3))
+        set_obs_stats(self.nets, mean, std)
 
     def with_id(self, obs: Tensor) -> Tensor:
         """Append the agent one-hot id: [..., N, D] -> [..., N, D + N]."""

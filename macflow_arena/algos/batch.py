@@ -23,7 +23,15 @@ mask           [B, T]                  float32  1 for a real transition, 0 for p
 alive          [B, T+1, N]             float32  1 while agent i is alive at obs t; a dead
                                                 agent's terms are masked out
 state          [B, T+1, S] or None     float32  optional global state
+discount       [B, T] or None          float32  optional bootstrap discount of step t (n-step
+                                                targets: gamma^k for a k-step return in
+                                                ``rewards``); None: the algorithm's gamma
 =============  ======================  =======  =============================================
+
+An i.i.d. transition batch is the case T = 1. With n-step targets, ``rewards``
+holds the discounted return of up to n steps, ``obs[:, 1]`` the observation the
+return bootstraps from and ``terminated`` whether the episode ended terminally
+within those steps.
 
 Windows never cross an episode end: the loader pads instead (mask 0). The
 observation ``obs[b, t + 1]`` after the last real step t is the episode's final
@@ -42,7 +50,7 @@ from torch import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     from .base import TeamSpec
 
-FIELDS = ("obs", "actions", "avail", "rewards", "terminated", "mask", "alive", "state")
+FIELDS = ("obs", "actions", "avail", "rewards", "terminated", "mask", "alive", "state", "discount")
 
 
 class BatchError(ValueError):
@@ -59,6 +67,11 @@ class Batch:
     alive: Tensor
     avail: Tensor | None = None
     state: Tensor | None = None
+    discount: Tensor | None = None
+
+    def bootstrap_discount(self, gamma: float) -> Tensor | float:
+        """The discount of each step's bootstrap term: ``discount`` when the sampler set it, else gamma."""
+        return gamma if self.discount is None else self.discount
 
     @property
     def B(self) -> int:  # noqa: N802 - the contract's letters
@@ -125,6 +138,8 @@ class Batch:
             want["actions"] = ((B, T, N, A), torch.float32)
             if self.avail is not None:
                 raise BatchError("avail: must be None for continuous actions")
+        if self.discount is not None:
+            want["discount"] = ((B, T), torch.float32)
         if self.state is not None:
             S = spec.state_dim if spec is not None and spec.state_dim else self.state.shape[-1]
             want["state"] = ((B, T + 1, S), torch.float32)
@@ -135,7 +150,7 @@ class Batch:
             if tuple(v.shape) != shape or v.dtype != dtype:
                 raise BatchError(f"{name}: expected {dtype} {shape}, got {v.dtype} {tuple(v.shape)}")
         # One device sync for every value check: a row of flags, then names.
-        floats = [n for n in ("obs", "actions", "rewards", "terminated", "mask", "alive", "state") if n in want and want[n][1] == torch.float32]
+        floats = [n for n in ("obs", "actions", "rewards", "terminated", "mask", "alive", "state", "discount") if n in want and want[n][1] == torch.float32]
         checks = {f"{n}: contains NaN or inf": ~torch.isfinite(getattr(self, n)).all() for n in floats}
         for n in ("terminated", "mask", "alive"):
             v = getattr(self, n)
@@ -150,6 +165,8 @@ class Batch:
             checks["actions: a taken action is not available (avail is False)"] = ((w > 0) & ~taken).any()
         else:
             checks["actions: values outside [-1, 1]"] = (self.actions.abs() > 1).any()
+        if self.discount is not None:
+            checks["discount: values outside [0, 1]"] = ((self.discount < 0) | (self.discount > 1)).any()
         checks["terminated: set on a padded step (mask 0)"] = ((self.terminated > 0) & (self.mask == 0)).any()
         flags = torch.stack(list(checks.values())).tolist()
         for msg, bad in zip(checks, flags):

@@ -1,5 +1,13 @@
-"""Behaviour cloning: a diagonal Gaussian (continuous) or a masked categorical
-(discrete) per-agent policy with parameter sharing; one forward per decision."""
+"""Behaviour cloning with parameter sharing; one forward per decision.
+
+Continuous: a deterministic regressor trained with MSE by default (the
+policy's mean; on noiseless expert data a learned-variance Gaussian NLL gives
+up on the large, hard first moves and caps the score, see ALGORITHM.md), or
+``loss="beta_nll"`` (NLL weighted by stopgrad(var^beta), Seitzer et al. 2022)
+or ``loss="gaussian"`` (plain NLL). The network always outputs (mean, log_std);
+``stochastic`` sampling uses the std, which only the NLL losses train.
+Discrete: a masked categorical trained with cross-entropy.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Algorithm, masked_mean, opt, sanitize_avail
+from .base import Algorithm, check_choice, masked_mean, opt, sanitize_avail
 from .batch import Batch
-from .nets import CategoricalHead, GaussianHead, masked_argmax, masked_logits, masked_sample
+from .nets import GaussianHead, PolicyHead, masked_argmax, masked_logits, masked_sample
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,13 @@ class BCConfig:
     lr: float = opt(3e-4, "Adam learning rate")
     layer_norm: bool = opt(False, "LayerNorm in the policy")
     stochastic: bool = opt(False, "sample at execution instead of taking the mean / the most likely action")
+    loss: str = opt("mse", "continuous actions: 'mse' (default), 'beta_nll' or 'gaussian' (learned-variance NLL)")
+    beta: float = opt(0.5, "beta of the beta-NLL loss (0: plain NLL, 1: MSE-like gradients for the mean)")
+
+    def __post_init__(self):
+        check_choice(self, "loss", ("mse", "beta_nll", "gaussian"))
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"BCConfig.beta must be in [0, 1], got {self.beta}")
 
 
 class BC(Algorithm):
@@ -31,9 +46,9 @@ class BC(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
-        obs_in = s.obs_dim + s.n_agents
-        head = CategoricalHead if s.discrete else GaussianHead
-        return {"policy": head(obs_in, s.action_dim, c.hidden, c.layer_norm)}
+        if s.discrete:
+            return {"policy": PolicyHead(s, s.action_dim, c.hidden, c.layer_norm)}
+        return {"policy": GaussianHead(s, c.hidden, c.layer_norm)}
 
     def losses(self, b: Batch):
         o = self.with_id(b.obs[:, :-1])
@@ -45,9 +60,14 @@ class BC(Algorithm):
             acc = masked_mean((logits.argmax(-1) == b.actions).float(), w)
             return loss, {"actor/ce": loss, "actor/accuracy": acc}
         mean, log_std = self.nets["policy"](o)
-        nll = (0.5 * ((b.actions - mean) / log_std.exp()) ** 2 + log_std + 0.5 * math.log(2 * math.pi)).sum(-1)
-        loss = masked_mean(nll, w)
         mse = masked_mean(((mean.clamp(-1, 1) - b.actions) ** 2).mean(-1), w)
+        if self.config.loss == "mse":
+            loss = masked_mean(((mean - b.actions) ** 2).mean(-1), w)
+            return loss, {"actor/loss": loss, "actor/mse": mse}
+        nll = 0.5 * ((b.actions - mean) / log_std.exp()) ** 2 + log_std + 0.5 * math.log(2 * math.pi)
+        if self.config.loss == "beta_nll":
+            nll = nll * (2 * log_std).exp().detach() ** self.config.beta
+        loss = masked_mean(nll.sum(-1), w)
         return loss, {"actor/nll": loss, "actor/mse": mse}
 
     @torch.inference_mode()

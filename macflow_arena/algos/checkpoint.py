@@ -17,7 +17,6 @@ exactly (names, shapes, dtypes) and be finite.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -93,7 +92,7 @@ def save_checkpoint(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "algo": algo.name,
-        "spec": dataclasses.asdict(algo.spec),
+        "spec": algo.spec.to_dict(),
         "config": config_to_dict(algo.config),
         "step": algo.step,
         "seed": algo.seed,

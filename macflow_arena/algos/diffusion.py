@@ -33,7 +33,9 @@ from .nets import Critic, make_field
 class DiffusionConfig:
     hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of denoiser and critic (presets set them)")
     lr: float = opt(3e-4, "Adam learning rate")
-    gamma: float | None = opt(None, "discount; None = 0.995")
+    gamma: float | None = opt(None, "discount; None: matched to the dataset's episodes by the trainer "
+                                    "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
+    n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
     tau: float = opt(0.005, "Polyak rate of the target critic")
     steps: int = opt(100, "denoising steps (training schedule and execution)")
     denoiser: str = opt("per_agent", "'per_agent' (decentralized, DoF-like) or 'joint' (centralized, MADiff-like)")
@@ -81,10 +83,9 @@ class Diffusion(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
-        obs_in = s.obs_dim + s.n_agents
-        critic = Critic(obs_in, s.action_dim, c.hidden, False, c.ensemble, c.critic_layer_norm)
+        critic = Critic(s, c.hidden, c.ensemble, c.critic_layer_norm)
         return {
-            "denoiser": make_field(c.denoiser, obs_in, s.action_dim, c.hidden),
+            "denoiser": make_field(c.denoiser, s, c.hidden),
             "critic": critic,
             "target_critic": copy.deepcopy(critic),
         }
@@ -117,7 +118,7 @@ class Diffusion(Algorithm):
         c = self.config
         qn = self.nets["target_critic"](o_n, self.sample(o_n, self.gen))
         v = mix(ens_agg(qn, c.q_agg), b.alive[:, 1:], "mean")
-        return b.rewards + c.gamma * (1 - b.terminated) * v
+        return b.rewards + b.bootstrap_discount(c.gamma) * (1 - b.terminated) * v
 
     def losses(self, b: Batch):
         s, c = self.spec, self.config

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Algorithm, check_choice, flow_matching_loss, opt
+from .base import FLOW_TARGETS, Algorithm, check_choice, flow_matching_loss, opt
 from .batch import Batch
 from .nets import euler, make_field, masked_argmax
 
@@ -26,9 +26,11 @@ class FlowBCConfig:
     flow_steps: int = opt(10, "Euler steps K per decision")
     teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
     layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
+    flow_target: str = opt("x1", "'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper)")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
+        check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("FlowBCConfig.flow_steps must be >= 1")
 
@@ -40,7 +42,7 @@ class FlowBC(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
-        return {"teacher": make_field(c.teacher, s.obs_dim + s.n_agents, s.action_dim, c.hidden, c.layer_norm)}
+        return {"teacher": make_field(c.teacher, s, c.hidden, c.layer_norm)}
 
     @property
     def centralized_execution(self) -> bool:
@@ -54,7 +56,7 @@ class FlowBC(Algorithm):
         x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if self.config.teacher == "per_agent" else 1, 1)
-        loss = flow_matching_loss(self.nets["teacher"], o, x1, x0, tau, w)
+        loss = flow_matching_loss(self.nets["teacher"], o, x1, x0, tau, w, self.config.flow_target)
         return loss, {"actor/flow_loss": loss}
 
     @torch.inference_mode()
@@ -62,5 +64,5 @@ class FlowBC(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         x0 = torch.randn((obs.shape[0], self.spec.n_agents, self.spec.action_dim), generator=generator, device=self.device)
-        x = euler(self.nets["teacher"], self.with_id(obs), x0, self.config.flow_steps)
+        x = euler(self.nets["teacher"], self.with_id(obs), x0, self.config.flow_steps, self.config.flow_target)
         return masked_argmax(x, avail) if self.spec.discrete else x.clamp(-1, 1)

@@ -8,7 +8,8 @@ One update trains everything with one Adam optimizer (as the official code):
 - critic_TD: per-agent ensemble Q_i, additive mixing over alive agents (mean for
   continuous, sum for discrete), y = r + gamma (1 - terminated_t) Qbar'(o', a')
   with a' from the student on o'; Polyak target.
-- flow_BC: the teacher's velocity field regresses a - x0 along x_tau.
+- flow_BC: the teacher regresses the clean action a along x_tau (``flow_target="x1"``;
+  the paper's velocity a - x0 is an option).
 - distill: student(o_i, z) matches the teacher's K-step Euler sample from the
   SAME noise z (discrete: cross-entropy to the teacher's masked argmax).
 - Q_term: -lambda * mixed Q(o, student action), critic frozen,
@@ -30,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
+from .base import FLOW_TARGETS, Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
 from .batch import Batch
 from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits
 
@@ -39,7 +40,9 @@ from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logi
 class MACFlowConfig:
     hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of teacher, student and critic (presets set them)")
     lr: float = opt(3e-4, "Adam learning rate (one optimizer for every part)")
-    gamma: float | None = opt(None, "discount; None = 0.995 continuous, 0.99 discrete")
+    gamma: float | None = opt(None, "discount; None: matched to the dataset's episodes by the trainer "
+                                    "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
+    n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
     tau: float = opt(0.005, "Polyak rate of the target critic")
     alpha: float | None = opt(None, "distillation weight; None = 1.0 continuous, 3.0 discrete")
     flow_steps: int = opt(10, "Euler steps K of the teacher for distillation targets")
@@ -50,13 +53,16 @@ class MACFlowConfig:
     ensemble: int = opt(2, "critic heads per agent")
     critic_layer_norm: bool = opt(True, "LayerNorm in the critics")
     actor_layer_norm: bool = opt(False, "LayerNorm in the teacher MLP and the student")
-    exec_noise: float = opt(1.0, "execution only: scale of the noise z fed to the students (1: sample the learned "
-                                 "joint behaviour, as the paper; 0: its deterministic centre, which drops the data's noise)")
+    flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
+    exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
+                                 "deterministic centre, which drops the data's noise; 1: sample the learned joint "
+                                 "behaviour, for multimodal tasks such as cover, with noise='shared')")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
         check_choice(self, "noise", ("shared", "private"))
         check_choice(self, "q_agg", ("mean", "min"))
+        check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         if not self.exec_noise >= 0:
@@ -71,12 +77,11 @@ class MACFlow(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
-        obs_in = s.obs_dim + s.n_agents
         nz = s.action_dim * (s.n_agents if c.noise == "shared" else 1)
-        critic = Critic(obs_in, s.action_dim, c.hidden, s.discrete, c.ensemble, c.critic_layer_norm)
+        critic = Critic(s, c.hidden, c.ensemble, c.critic_layer_norm)
         return {
-            "teacher": make_field(c.teacher, obs_in, s.action_dim, c.hidden, c.actor_layer_norm),
-            "student": Student(obs_in, nz, s.action_dim, c.hidden, c.actor_layer_norm),
+            "teacher": make_field(c.teacher, s, c.hidden, c.actor_layer_norm),
+            "student": Student(s, nz, s.action_dim, c.hidden, c.actor_layer_norm),
             "critic": critic,
             "target_critic": copy.deepcopy(critic),
         }
@@ -112,7 +117,7 @@ class MACFlow(Algorithm):
         out = self.nets["student"](o, self.z_in(z))
         avail = sanitize_avail(b.avail[:, 1:]) if self.spec.discrete else None
         v = self._next_value(o, out, avail, b.alive[:, 1:])
-        return b.rewards + self.config.gamma * (1 - b.terminated) * v
+        return b.rewards + b.bootstrap_discount(self.config.gamma) * (1 - b.terminated) * v
 
     def losses(self, b: Batch):
         s, c = self.spec, self.config
@@ -134,7 +139,7 @@ class MACFlow(Algorithm):
         # Critic: TD on the mixed Q, bootstrapping with the flag of the step taken.
         with torch.no_grad():
             v_next = self._next_value(o_n, out[:, 1:].detach(), avail[:, 1:] if s.discrete else None, alive_n)
-            y = b.rewards + c.gamma * (1 - b.terminated) * v_next
+            y = b.rewards + b.bootstrap_discount(c.gamma) * (1 - b.terminated) * v_next
         if s.discrete:
             q_all = nets["critic"](o_t)  # [E, B, T, N, n]
             q_data = q_all.gather(-1, b.actions.expand(q_all.shape[0], *b.actions.shape)[..., None])[..., 0]
@@ -147,10 +152,10 @@ class MACFlow(Algorithm):
         x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
-        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w)
+        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target)
 
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
-        target = euler(nets["teacher"], o_t, z[:, :-1], c.flow_steps)
+        target = euler(nets["teacher"], o_t, z[:, :-1], c.flow_steps, c.flow_target)
         if s.discrete:
             logits = masked_logits(mu, avail_t)
             label = masked_argmax(target, avail_t)
@@ -190,7 +195,5 @@ class MACFlow(Algorithm):
         z = torch.randn((B, N, A), generator=generator, device=self.device)
         if self.config.exec_noise != 1.0:
             z = z * self.config.exec_noise
-        # One concatenation [o_i, id_i, noise] straight into the student's MLP.
-        x = torch.cat([obs, self._eye.expand(B, N, N), self.z_in(z)], -1)
-        out = self.nets["student"].net(x)
+        out = self.nets["student"](self.with_id(obs), self.z_in(z))
         return masked_argmax(out, avail) if self.spec.discrete else out.clamp(-1, 1)

@@ -13,14 +13,16 @@ from torch import Tensor
 
 from .base import Algorithm, check_choice, ens_agg, masked_mean, mix, opt
 from .batch import Batch
-from .nets import Critic, mlp
+from .nets import Critic, PolicyHead
 
 
 @dataclass(frozen=True)
 class TD3BCConfig:
     hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of actor and critic (presets set them)")
     lr: float = opt(3e-4, "Adam learning rate (actor and critic)")
-    gamma: float | None = opt(None, "discount; None = 0.995")
+    gamma: float | None = opt(None, "discount; None: matched to the dataset's episodes by the trainer "
+                                    "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
+    n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
     tau: float = opt(0.005, "Polyak rate of the target actor and critic")
     alpha: float = opt(2.5, "TD3+BC trade-off: lambda = alpha / mean |Q|")
     policy_noise: float = opt(0.2, "std of the target policy smoothing noise")
@@ -44,9 +46,8 @@ class TD3BC(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
-        obs_in = s.obs_dim + s.n_agents
-        actor = mlp(obs_in, c.hidden, s.action_dim)
-        critic = Critic(obs_in, s.action_dim, c.hidden, False, c.ensemble, c.critic_layer_norm)
+        actor = PolicyHead(s, s.action_dim, c.hidden)
+        critic = Critic(s, c.hidden, c.ensemble, c.critic_layer_norm)
         return {"actor": actor, "target_actor": copy.deepcopy(actor), "critic": critic, "target_critic": copy.deepcopy(critic)}
 
     def build_optimizers(self):
@@ -69,7 +70,7 @@ class TD3BC(Algorithm):
         eps = (self.randn(*a.shape) * c.policy_noise).clamp(-c.noise_clip, c.noise_clip)
         qn = self.nets["target_critic"](o_n, (a + eps).clamp(-1, 1))
         v = mix(ens_agg(qn, c.q_agg), b.alive[:, 1:], "mean")
-        return b.rewards + c.gamma * (1 - b.terminated) * v
+        return b.rewards + b.bootstrap_discount(c.gamma) * (1 - b.terminated) * v
 
     def losses(self, b: Batch):
         c = self.config

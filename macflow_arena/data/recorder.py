@@ -36,6 +36,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from .blocks import EpisodeBlock
 from .schema import obs_keys
+from ..envs.layout import header_entities
 from .writer import DatasetWriter, make_header
 
 
@@ -124,6 +125,7 @@ class RecordEpisodes(BaseParallelWrapper):
                 reference_returns=jsonable(reference_returns or {}),
                 config=jsonable({"recorder": "RecordEpisodes", "episodes_per_shard": episodes_per_shard,
                                  "on_interrupt": on_interrupt, "scenario": ident.get("scenario"), **(config or {})}),
+                entities=header_entities(env),
             )
             self.writer = DatasetWriter(Path(dataset), header, episodes_per_shard=episodes_per_shard, mode=mode)
         self.layout = self.writer.layout

@@ -71,6 +71,7 @@ def vector_header(venv, *, record_state: bool = True, info_keys: Sequence[str] =
     """A dataset header for recordings of ``venv`` (env id, scenario hash and config included)."""
     from ..registry import resolve
     from ..spec import file_sha256, spec_to_dict
+    from ..envs.layout import header_entities
     from .recorder import jsonable
 
     obs, act, st = vector_spaces(venv)
@@ -82,7 +83,7 @@ def vector_header(venv, *, record_state: bool = True, info_keys: Sequence[str] =
     return make_header(
         env_id=venv.env_id, scenario_sha256=file_sha256(entry.path), agents=list(venv.agents),
         observation_spaces=obs, action_spaces=act, state_space=st if record_state else None,
-        info_keys=info_keys, config=jsonable(config), **meta,
+        info_keys=info_keys, config=jsonable(config), entities=header_entities(venv), **meta,
     )
 
 

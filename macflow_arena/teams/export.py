@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -148,8 +147,8 @@ def export_team(
         algo.set_execution(**(execution or {}))
     except ValueError as e:
         raise TeamError(str(e)) from None
-    if algo.name != cfgs[0]["algo"] or dataclasses.asdict(algo.spec) != cfgs[0]["spec"]:
-        raise TeamError(f"{ckpt} holds a {algo.name} for {dataclasses.asdict(algo.spec)}, not the "
+    if algo.name != cfgs[0]["algo"] or algo.spec.to_dict() != cfgs[0]["spec"]:
+        raise TeamError(f"{ckpt} holds a {algo.name} for {algo.spec.to_dict()}, not the "
                         f"{cfgs[0]['algo']} of run {paths[0].name}")
     act_nets(algo)  # refuses algorithms that cannot be shipped before evaluating anything
     env_id = resolve(extra.get("env_id") or cfgs[0]["dataset"].get("env_id") or cfgs[0]["train"]["env"]).id
@@ -174,7 +173,7 @@ def export_team(
         "algo": algo.name,
         "algo_config": config_to_dict(algo.config),
         "execution": dict(execution or {}),
-        "spec": dataclasses.asdict(algo.spec),
+        "spec": algo.spec.to_dict(),
         "seed": algo.seed,
         "act_nets": list(act_nets(algo)),
         "env_id": env_id,

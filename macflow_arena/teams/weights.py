@@ -10,7 +10,6 @@ and dtype, finite. The framing is checked by hand before safetensors parses it
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ def weights_meta(algo: Algorithm) -> dict[str, Any]:
         "format": WEIGHTS_FORMAT,
         "format_version": WEIGHTS_VERSION,
         "algo": algo.name,
-        "spec": dataclasses.asdict(algo.spec),
+        "spec": algo.spec.to_dict(),
         "config": config_to_dict(algo.config),
         "seed": algo.seed,
         "act_nets": list(act_nets(algo)),

@@ -27,8 +27,12 @@ class TrainConfig:
     algo: str = opt("macflow", "algorithm (macflow, bc, td3bc, flowbc, diffusion, vdn_cql)")
     preset: str = opt("small", "network sizes: 'small' (CPU) or 'paper' (GPU)")
     steps: int = opt(20000, "total gradient updates")
-    batch_size: int = opt(16, "windows per update (B)")
-    window: int = opt(20, "steps per window (T)")
+    batch_size: int = opt(512, "transitions per update (windows with --sampling windows)")
+    sampling: str = opt("transitions", "'transitions': i.i.d. steps (feed-forward networks); 'windows': "
+                                       "B windows of --window steps")
+    window: int = opt(20, "steps per window (T) with --sampling windows")
+    encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
+                                 "'flat': plain MLPs over the observation vector")
     seed: int = opt(0, "seed of the weights, the sampler and the evaluation")
     device: str = opt("auto", "'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1' ...")
     eval_every: int = opt(5000, "evaluate every N updates (0: only at the end)")

@@ -15,7 +15,12 @@ step-aligned ``T``); here they become the Batch fields:
   observation the last step's alive minus the agents that terminated;
 * ``avail`` from the ``action_mask`` field (discrete datasets).
 
-Windows never cross an episode end: steps past it are padded (mask 0, zeros).
+Feed-forward networks train on i.i.d. transitions (``sample_transitions``: a
+batch with T = 1, every recorded step equally likely, optionally with n-step
+returns that stop at the episode's end); ``sample`` gives windows of T steps
+for recurrent networks. Windows never cross an episode end: steps past it are
+padded (mask 0, zeros). ``obs_mean`` / ``obs_std`` are the dataset's
+per-entry observation statistics (the networks standardise with them).
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ def _base_id(env_id: str) -> str:
 
 
 def team_spec(header: dict) -> TeamSpec:
-    """The TeamSpec of a dataset header (shapes of the first agent; obs padded to the layout)."""
+    """The TeamSpec of a dataset header (shapes of the first agent; obs padded to the layout).
+    Its entity layout is the header's ``entities``; a dataset recorded before headers held one
+    takes the layout of its registered env (flat for a third-party env)."""
     agents = list(header["agents"])
     obs_shape = header["layout"]["obs"]["shape"]
     if len(obs_shape) != 1:
@@ -58,12 +65,31 @@ def team_spec(header: dict) -> TeamSpec:
     if sp["type"] == "Discrete":
         if int(sp.get("start", 0)) != 0:
             raise DatasetMismatchError("discrete actions must start at 0")
-        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["n"]), discrete=True)
+        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["n"]), discrete=True,
+                        entities=_entities(header, int(obs_shape[0])))
     if sp["type"] == "Box":
         if len(sp["shape"]) != 1:
             raise DatasetMismatchError(f"action shape {sp['shape']} is not a flat vector")
-        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["shape"][0]), discrete=False)
+        return TeamSpec(len(agents), int(obs_shape[0]), int(sp["shape"][0]), discrete=False,
+                        entities=_entities(header, int(obs_shape[0])))
     raise DatasetMismatchError(f"action space {sp['type']} is not supported by the trainer (Box or Discrete)")
+
+
+def _entities(header: dict, obs_dim: int) -> tuple:
+    from ..envs.layout import LayoutError, normalize_layout, registered_layout
+
+    ents = header.get("entities")
+    try:
+        if ents is not None:
+            return normalize_layout(ents, obs_dim)
+        return registered_layout(str(header.get("env_id", "")), obs_dim)
+    except LayoutError as e:
+        raise DatasetMismatchError(f"dataset header: bad entity layout ({e})") from None
+
+
+def horizon_gamma(mean_steps: float) -> float:
+    """A discount matched to the episodes' length: 1 - 1 / mean length, within [0.9, 0.995]."""
+    return float(min(0.995, max(0.9, 1.0 - 1.0 / max(float(mean_steps), 1.0))))
 
 
 @dataclass
@@ -86,7 +112,11 @@ class DeviceDataset:
     rewards: Tensor  # [R] float32 (team)
     terminated: Tensor  # [R] float32 (team)
     returns: np.ndarray  # [E] episode returns (host)
+    obs_row: Tensor | None = None  # [R] int64: the obs row of each step's first observation
+    obs_mean: Tensor | None = None  # [D] per-entry mean over every observation and agent
+    obs_std: Tensor | None = None  # [D]
     _placements: dict = field(default_factory=dict, repr=False, compare=False)  # window length -> (starts, total)
+    _nstep: dict = field(default_factory=dict, repr=False, compare=False)  # (n, gamma) -> per-step targets
 
     @property
     def reference_returns(self) -> dict:
@@ -103,6 +133,58 @@ class DeviceDataset:
     @property
     def device(self) -> torch.device:
         return self.obs.device
+
+    @property
+    def mean_episode_steps(self) -> float:
+        return float(self.num_steps) / max(self.num_episodes, 1)
+
+    def _nstep_targets(self, n: int, gamma: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Per step: discounted return of up to ``n`` steps (stopping at the episode's end), the obs
+        row it bootstraps from, its discount gamma^k and whether the episode ended terminally."""
+        key = (int(n), float(gamma))
+        if key not in self._nstep:
+            steps = self.steps.cpu().numpy()
+            ss = self.step_start.cpu().numpy()
+            ep = np.repeat(np.arange(len(steps)), steps)
+            t = np.arange(int(ss[-1])) - ss[ep]
+            k = np.minimum(n, steps[ep] - t)  # reward steps included (>= 1)
+            r = self.rewards.cpu().numpy().astype(np.float64)
+            ret = np.zeros(len(t))
+            for j in range(n):
+                ret += np.where(j < k, (gamma ** j) * r[np.minimum(np.arange(len(t)) + j, len(t) - 1)], 0.0)
+            rows = np.arange(len(t))
+            term = self.terminated.cpu().numpy()[rows + k - 1]
+            nxt = self.obs_row.cpu().numpy() + k
+            dev = self.device
+            self._nstep[key] = (torch.as_tensor(ret, dtype=torch.float32, device=dev),
+                                torch.as_tensor(nxt, dtype=torch.int64, device=dev),
+                                torch.as_tensor(gamma ** k, dtype=torch.float32, device=dev),
+                                torch.as_tensor(term, dtype=torch.float32, device=dev))
+        return self._nstep[key]
+
+    def sample_transitions(self, batch_size: int, generator: torch.Generator, *, n_step: int = 1,
+                           gamma: float | None = None) -> Batch:
+        """``batch_size`` i.i.d. transitions (a Batch with T = 1), every recorded step equally likely.
+        With ``gamma``: ``rewards`` is the return of up to ``n_step`` steps, ``obs[:, 1]`` the
+        observation it bootstraps from and ``discount`` gamma^k (k < n_step where the episode ends
+        first; ``terminated`` then says whether it ended terminally). Without: one step, no discount."""
+        dev = self.device
+        r = torch.randint(self.num_steps, (batch_size,), generator=generator, device=dev)
+        o0 = self.obs_row[r]
+        if gamma is None:
+            if n_step != 1:
+                raise ValueError("n-step returns need gamma")
+            rew, o1, disc, term = self.rewards[r], o0 + 1, None, self.terminated[r]
+        else:
+            ret, nxt, dsc, trm = self._nstep_targets(n_step, gamma)
+            rew, o1, disc, term = ret[r], nxt[r], dsc[r][:, None], trm[r]
+        orows = torch.stack([o0, o1], 1)  # [B, 2]
+        act = self.actions[r][:, None]
+        return Batch(
+            obs=self.obs[orows], actions=act, rewards=rew[:, None], terminated=term[:, None],
+            mask=torch.ones(batch_size, 1, device=dev), alive=self.alive_obs[orows],
+            avail=None if self.avail is None else self.avail[orows], discount=disc,
+        )
 
     def sample(self, batch_size: int, length: int, generator: torch.Generator) -> Batch:
         """``batch_size`` windows of ``length`` steps in which every recorded step is
@@ -204,11 +286,15 @@ def load_device_dataset(name_or_path, env_id: str | None = None, device: str | t
     def put(x) -> Tensor:
         return torch.as_tensor(x).to(dev)
 
+    flat = obs.reshape(-1, obs.shape[-1]).astype(np.float64)
+    obs_mean, obs_std = flat.mean(0), flat.std(0)
+
     return DeviceDataset(
         name=ds.name, path=str(ds.path), env_id=rec, spec=spec, header=ds.header,
         manifest_sha256=manifest_hash(ds.path),
         steps=put(steps.astype(np.int64)), step_start=put(ss.astype(np.int64)), obs_start=put(os_.astype(np.int64)),
         obs=put(obs), alive_obs=put(alive_obs.astype(np.float32)), avail=None if avail is None else avail.to(dev),
         actions=actions.to(dev), rewards=put(team_r.astype(np.float32)), terminated=put(team_term.astype(np.float32)),
-        returns=ea.returns(),
+        returns=ea.returns(), obs_row=put((rows + ep_of_row).astype(np.int64)),
+        obs_mean=put(obs_mean.astype(np.float32)), obs_std=put(obs_std.astype(np.float32)),
     )

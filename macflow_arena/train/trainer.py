@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from .config import RunConfigError, TrainConfig, parse_overrides, read_run_config, resolve_run, runs_dir
-from .data import DeviceDataset, load_device_dataset
+from .data import DeviceDataset, horizon_gamma, load_device_dataset
 
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 
@@ -179,6 +179,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     if not cfg.dataset:
         raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
     cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
+    from ..algos.base import config_fields
+
+    if cfg.sampling not in ("transitions", "windows"):
+        raise TrainError(f"--sampling {cfg.sampling!r}: use 'transitions' or 'windows'")
     device = resolve_device(cfg.device)
     info = distributed.setup(device)
     device = distributed.device_for(info, device)
@@ -194,6 +198,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         if device.startswith("cuda"):
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     data = load_device_dataset(cfg.dataset, cfg.env, device=device)
+    if cfg.encoder not in ("entity", "flat"):
+        raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
+    if cfg.encoder == "flat":
+        data.spec = dataclasses.replace(data.spec, entities=())
     spec = data.spec
     if (cls.discrete_ok if spec.discrete else cls.continuous_ok) is False:
         raise TrainError(f"{cfg.algo} does not support {'discrete' if spec.discrete else 'continuous'} actions "
@@ -215,7 +223,11 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         if info.is_main:
             log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
     else:
-        algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **cfg.overrides)
+        overrides = dict(cfg.overrides)
+        if "gamma" in config_fields(cls.Config) and overrides.get("gamma") is None:
+            overrides["gamma"] = horizon_gamma(data.mean_episode_steps)  # matched to the data's episodes
+        algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
+        algo.set_obs_stats(data.obs_mean, data.obs_std)
     warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
     if cfg.init_from and resume_ckpt is None:
         from .warm_start import WarmStartError, parse_nets, warm_start
@@ -236,7 +248,7 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
             "train": cfg.to_dict(),
             "algo": cfg.algo,
             "algo_config": config_to_dict(algo.config),
-            "spec": dataclasses.asdict(spec),
+            "spec": spec.to_dict(),
             "device": device,
             "world_size": info.world_size,
             **({"warm_start": warm} if warm else {}),
@@ -268,11 +280,19 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         )
         paused[0] += time.perf_counter() - t
 
+    gamma = getattr(algo.config, "gamma", None)
+    n_step = int(getattr(algo.config, "n_step", 1))
+
+    def sample():
+        if cfg.sampling == "windows":
+            return data.sample(cfg.batch_size, cfg.window, gen)
+        return data.sample_transitions(cfg.batch_size, gen, n_step=n_step, gamma=gamma)
+
     post: dict[str, str] = {}
     t0, s0 = time.perf_counter(), algo.step
     try:
         while algo.step < cfg.steps:
-            batch = data.sample(cfg.batch_size, cfg.window, gen)
+            batch = sample()
             m = algo.update(batch)
             step = algo.step
             result.history.append({"step": step, **m})

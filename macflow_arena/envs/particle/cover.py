@@ -93,6 +93,16 @@ class CoverTask(ParticleTask):
         )
         return np.repeat(team[:, None], n, axis=1), {"covered": covered, "n_covered": unique}
 
+    def entity_groups(self):
+        """Tokens: own velocity and position; each landmark and each other agent (relative position)."""
+        from ..layout import blocks
+
+        n = self.spec.n_agents
+        groups = [{"name": "self", "index": [[0, 1, 2, 3]]}, {"name": "landmarks", "index": blocks(4, n, 2)}]
+        if n > 1:
+            groups.append({"name": "agents", "index": blocks(4 + 2 * n, n - 1, 2)})
+        return groups
+
     def observe(self, pos, vel):
         n = self.spec.n_agents
         b = pos.shape[0]

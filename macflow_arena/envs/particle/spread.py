@@ -66,6 +66,16 @@ class SpreadTask(ParticleTask):
         team = -cover - self.spec.collision_penalty * hits
         return np.repeat(team[:, None], n, axis=1), {"cover_distance": cover, "collisions": hits}
 
+    def entity_groups(self):
+        """Tokens: own velocity and position; each landmark and each other agent (relative position)."""
+        from ..layout import blocks
+
+        n, m = self.spec.n_agents, self.spec.n_landmarks
+        groups = [{"name": "self", "index": [[0, 1, 2, 3]]}, {"name": "landmarks", "index": blocks(4, m, 2)}]
+        if n > 1:
+            groups.append({"name": "agents", "index": blocks(4 + 2 * m, n - 1, 2)})
+        return groups
+
     def observe(self, pos, vel):
         # [vel, pos, landmarks - pos, other agents - pos], written straight into float32
         n, m = self.spec.n_agents, self.spec.n_landmarks

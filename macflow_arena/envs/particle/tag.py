@@ -137,6 +137,25 @@ class TagTask(ParticleTask):
             rew[:, s.n_predators :] = -s.catch_reward * hits.sum(axis=1)
         return rew, {"catches": catches}
 
+    def entity_groups(self):
+        """Tokens (a predator's view): own velocity and position; each obstacle and each other
+        predator (relative position); each prey (relative position and velocity)."""
+        from ..layout import blocks
+
+        s = self.spec
+        p, q, m = s.n_predators, s.n_prey, s.n_obstacles
+        a = p + q
+        o0 = 4 + 2 * m  # relative positions of the other agents: predators (p - 1), then prey (q)
+        v0 = o0 + 2 * (a - 1)  # prey velocities
+        groups = [{"name": "self", "index": [[0, 1, 2, 3]]}]
+        if m:
+            groups.append({"name": "obstacles", "index": blocks(4, m, 2)})
+        if p > 1:
+            groups.append({"name": "predators", "index": blocks(o0, p - 1, 2)})
+        prey = [[o0 + 2 * (p - 1 + k), o0 + 2 * (p - 1 + k) + 1, v0 + 2 * k, v0 + 2 * k + 1] for k in range(q)]
+        groups.append({"name": "prey", "index": prey})
+        return groups
+
     def observe(self, pos, vel):
         s = self.spec
         p, q = s.n_predators, s.n_prey

@@ -45,6 +45,17 @@ class ObsLayout:
         self.n_actions = task.actions.n
         self.has_heal = task.has_heal
 
+    def entity_groups(self):
+        """Tokens: own unit (move flags and own features); each enemy; each other ally."""
+        from ..layout import blocks
+
+        a, e = self.n_allies, self.n_enemies
+        groups = [{"name": "self", "index": [list(range(4)) + list(range(self.own0, self.obs_dim))]},
+                  {"name": "enemies", "index": blocks(4, e, self.enemy_features)}]
+        if a > 1:
+            groups.append({"name": "allies", "index": blocks(4 + e * self.enemy_features, a - 1, self.ally_features)})
+        return groups
+
     def feature_names(self) -> list[str]:
         """One name per observation entry (for docs, debugging and tests)."""
         common = ["health"] + (["shield"] if self.shield else []) + [f"type_{k}" for k in range(self.n_type_bits)]

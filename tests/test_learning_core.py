@@ -1,0 +1,155 @@
+"""The learning core's findings, each guarded (ALGORITHM.md, "What measurements taught us"):
+BC's loss, the x1 flow target, entity encoders that stay decentralized, observation
+standardisation in the weights, and the execution-noise default."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from _algo_helpers import CONT, tiny  # noqa: E402
+
+from macflow_arena.algos import TeamSpec, make  # noqa: E402
+from macflow_arena.algos.base import flow_matching_loss  # noqa: E402
+from macflow_arena.algos.entity import EntityMLP  # noqa: E402
+from macflow_arena.algos.nets import euler  # noqa: E402
+from macflow_arena.envs.layout import blocks  # noqa: E402
+
+# obs: own 4 entries, 3 landmarks x 2, 2 other agents x 2 (the spread layout at 3 agents)
+LAYOUT = [{"name": "self", "index": [[0, 1, 2, 3]]}, {"name": "landmarks", "index": blocks(4, 3, 2)},
+          {"name": "agents", "index": blocks(10, 2, 2)}]
+SPEC = TeamSpec(n_agents=3, obs_dim=14, action_dim=2, entities=LAYOUT)
+
+
+def test_bc_default_loss_is_mse_not_a_learned_variance():
+    """A learned variance lets the NLL give up on hard samples (spread expert: 38 vs 90 for MSE):
+    the default gradient on the mean must not depend on the predicted std."""
+    algo = make("bc", CONT, "small", seed=0, hidden=(32, 32))
+    assert algo.config.loss == "mse"
+    from _algo_helpers import expert_dataset
+
+    b = expert_dataset(CONT)
+    loss, m = algo.losses(algo.prepare(b))
+    assert "actor/nll" not in m and torch.isclose(loss, m["actor/loss"])
+    # Scaling the log-std output changes nothing under MSE ...
+    head = algo.nets["policy"].net.trunk[-1][-1]
+    with torch.no_grad():
+        head.bias[CONT.action_dim:] += 3.0
+    loss2, _ = algo.losses(algo.prepare(b))
+    assert torch.isclose(loss, loss2)
+    # ... and everything under the NLL options.
+    for kind in ("gaussian", "beta_nll"):
+        nll = make("bc", CONT, "small", seed=0, hidden=(32, 32), loss=kind)
+        l1, m1 = nll.losses(nll.prepare(b))
+        assert "actor/nll" in m1
+        with torch.no_grad():
+            nll.nets["policy"].net.trunk[-1][-1].bias[CONT.action_dim:] += 3.0
+        assert not torch.isclose(l1, nll.losses(nll.prepare(b))[0])
+    with pytest.raises(ValueError, match="loss"):
+        make("bc", CONT, "small", loss="huber")
+
+
+class _ConstantX1(torch.nn.Module):
+    """A field that always predicts the clean action ``c``."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+
+    def encode(self, o):
+        return o
+
+    def forward_h(self, h, x, t):
+        return self.c.expand_as(x)
+
+    def forward(self, o, x, t):
+        return self.c.expand_as(x)
+
+
+def test_x1_flow_is_the_default_and_its_sampler_lands_on_the_prediction():
+    for name in ("macflow", "flowbc"):
+        assert tiny(name, False).config.flow_target == "x1"
+    c = torch.tensor([0.3, -0.7])
+    x0 = torch.randn(4, 3, 2)
+    for k in (1, 2, 10):
+        assert torch.allclose(euler(_ConstantX1(c), torch.zeros(4, 3, 5), x0, k, "x1"), c.expand(4, 3, 2), atol=1e-6)
+    # The x1 loss is the clean-action error, not the velocity error weighted by 1/(1-t)^2.
+    field = _ConstantX1(c)
+    x1 = torch.randn(8, 3, 2)
+    tau = torch.full((8, 1, 1), 0.9)
+    w = torch.ones(8, 3)
+    lx = flow_matching_loss(field, None, x1, x0.repeat(2, 1, 1), tau, w, "x1")
+    assert torch.isclose(lx, ((c - x1) ** 2).mean())
+    lv = flow_matching_loss(field, None, x1, x0.repeat(2, 1, 1), tau, w, "velocity")
+    assert torch.isclose(lv, ((c - (x1 - x0.repeat(2, 1, 1))) ** 2).mean())
+
+
+def test_entity_network_is_decentralized_and_permutation_invariant_over_entities():
+    net = EntityMLP(SPEC, 2, (32, 32), 2)
+    o = torch.randn(5, 3, 14 + 3)
+    z = torch.randn(5, 3, 2)
+    out = net(o, z)
+    # Agent 1's output reads only its own row.
+    o2 = o.clone()
+    o2[:, [0, 2]] = torch.randn(5, 2, 17)
+    assert torch.allclose(net(o2, z)[:, 1], out[:, 1], atol=1e-6)
+    # Swapping two landmarks (entity tokens of one group) changes nothing.
+    o3 = o.clone()
+    o3[..., 4:6], o3[..., 6:8] = o[..., 6:8], o[..., 4:6]
+    assert torch.allclose(net(o3, z), out, atol=1e-5)
+    # memory() + forward_mem() is forward().
+    assert torch.allclose(net.forward_mem(net.memory(o), z), out)
+    # A flat layout is a plain MLP: no attention parameters.
+    flat = EntityMLP(TeamSpec(3, 14, 2), 2, (32, 32), 2)
+    assert flat.n_tokens == 0 and not any("kv" in k for k, _ in flat.named_parameters())
+
+
+def test_every_network_of_every_algorithm_uses_the_entity_layout():
+    for name, discrete in (("macflow", False), ("bc", False), ("td3bc", False), ("flowbc", False),
+                           ("diffusion", False)):
+        algo = make(name, SPEC, "small", seed=0, hidden=(32, 32))
+        nets = [m for m in algo.nets.modules() if isinstance(m, EntityMLP)]
+        assert nets and all(m.n_tokens == 5 for m in nets), name
+    disc = TeamSpec(n_agents=3, obs_dim=14, action_dim=5, discrete=True, entities=LAYOUT)
+    for name in ("macflow", "bc", "flowbc", "vdn_cql"):
+        algo = make(name, disc, "small", seed=0, hidden=(32, 32))
+        assert all(m.n_tokens == 5 for m in algo.nets.modules() if isinstance(m, EntityMLP)), name
+
+
+def test_observation_statistics_live_in_the_weights():
+    algo = make("macflow", SPEC, "small", seed=0, hidden=(32, 32))
+    mean, std = torch.arange(14.0), torch.full((14,), 2.0)
+    std[3] = 0.0  # an entry that never varies: left unscaled
+    algo.set_obs_stats(mean, std)
+    sd = algo.state_dict()
+    for net in ("student", "teacher", "critic", "target_critic"):
+        keys = [k for k in sd if k.startswith(f"nets.{net}.") and k.endswith("obs_mean")]
+        assert keys, net
+        for k in keys:
+            assert torch.equal(sd[k][:14], mean) and torch.equal(sd[k][14:], torch.zeros(3))
+            s = sd[k.replace("obs_mean", "obs_std")]
+            assert s[3] == 1.0 and s[0] == 2.0
+    other = make("macflow", SPEC, "small", seed=0, hidden=(32, 32))
+    other.load_state_dict(sd)
+    obs = torch.randn(4, 3, 14)
+    g = torch.Generator()
+    assert torch.equal(other.act(obs, g.manual_seed(0)), algo.act(obs, g.manual_seed(0)))
+    with pytest.raises(ValueError, match="shape"):
+        algo.set_obs_stats(torch.zeros(3), torch.ones(3))
+
+
+def test_execution_noise_is_zero_by_default():
+    algo = tiny("macflow", False)
+    assert algo.config.exec_noise == 0.0
+    obs = torch.randn(6, CONT.n_agents, CONT.obs_dim)
+    assert torch.equal(algo.act(obs, torch.Generator().manual_seed(1)), algo.act(obs, torch.Generator().manual_seed(2)))
+
+
+def test_team_spec_layout_round_trips_through_json():
+    d = SPEC.to_dict()
+    import json
+
+    back = TeamSpec.from_dict(json.loads(json.dumps(d)))
+    assert back == SPEC and back.to_dict() == d
+    assert TeamSpec(3, 14, 2).to_dict().get("entities") is None
