@@ -71,7 +71,8 @@ def plan_sharpness(algo, data, episodes: int, steps_list, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     out = []
     for k in steps_list:
-        x = euler(algo.nets["teacher"], algo.with_id(o), torch.randn(e, n, 2, generator=g), k).clamp(-1, 1)
+        x = euler(algo.nets["teacher"], algo.with_id(o), torch.randn(e, n, 2, generator=g), k,
+                  getattr(algo.config, "flow_target", "velocity")).clamp(-1, 1)
         cos = (lm * F.normalize(x, dim=-1)[:, :, None]).sum(-1)
         perm = (cos.argmax(-1).sort(-1).values == torch.arange(n)).all(-1).float().mean().item()
         out.append((k, perm, (cos.max(-1).values > 0.95).float().mean().item(), x.norm(dim=-1).mean().item()))
@@ -105,7 +106,8 @@ def train_teacher(algo, data, updates: int, lr: float, g, start_fraction: float,
         o, act = data.obs[obs_row[rows]], data.actions[rows]
         x0 = torch.randn(batch, n, ad, generator=g)
         tau = torch.rand(batch, 1, 1, generator=g)
-        loss = flow_matching_loss(teacher, algo.with_id(o), act, x0, tau, torch.ones(batch, n))
+        loss = flow_matching_loss(teacher, algo.with_id(o), act, x0, tau, torch.ones(batch, n),
+                                  getattr(algo.config, "flow_target", "velocity"))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -194,6 +196,7 @@ def main(argv=None) -> int:
     else:
         hidden = tuple(int(h) for h in a.hidden.split(","))
         algo = make("flowbc", data.spec, "small", seed=a.seed, device="cpu", teacher="joint", lr=a.lr, hidden=hidden)
+        algo.set_obs_stats(data.obs_mean, data.obs_std)
         g = torch.Generator().manual_seed(a.seed)
         t0 = time.perf_counter()
         if a.start_fraction is not None:

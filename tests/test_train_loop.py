@@ -134,8 +134,8 @@ def test_resume_in_new_process_is_exact(spread, tmp_path, algo):
     from macflow_arena.train.trainer import train
 
     straight, part = tmp_path / "straight", tmp_path / "part"
-    train(tiny_config(spread, straight, steps=10, algo=algo), log=None)
-    train(tiny_config(spread, part, steps=5, algo=algo), log=None)
+    train(tiny_config(spread, straight, steps=10, algo=algo, lr_decay="none"), log=None)
+    train(tiny_config(spread, part, steps=5, algo=algo, lr_decay="none"), log=None)
     tests = str(__import__("pathlib").Path(__file__).parent)
     code = RESUME.format(tests=tests, ds=str(spread), out=str(part))
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -53,10 +53,16 @@ class MACFlowConfig:
     ensemble: int = opt(2, "critic heads per agent")
     critic_layer_norm: bool = opt(True, "LayerNorm in the critics")
     actor_layer_norm: bool = opt(False, "LayerNorm in the teacher MLP and the student")
+    actor_batch: int = opt(256, "rows of the batch for the student's terms (distillation to the teacher's K-step "
+                                "sample, Q); 0: all. The flow and critic terms use the whole batch")
+    q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
                                  "behaviour, for multimodal tasks such as cover, with noise='shared')")
+    exec_noise_hold: bool = opt(True, "execution only: keep the episode's noise z for all its steps (drawn once from "
+                                      "the agreed per-episode seed) instead of a fresh draw each step, so the team "
+                                      "keeps one joint plan")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
@@ -72,7 +78,7 @@ class MACFlowConfig:
 class MACFlow(Algorithm):
     name = "macflow"
     Config = MACFlowConfig
-    exec_fields = ("exec_noise",)
+    exec_fields = ("exec_noise", "exec_noise_hold")
     act_nets = ("student",)
 
     def build(self):
@@ -129,16 +135,15 @@ class MACFlow(Algorithm):
         w = b.mask[..., None] * alive_t  # per-agent weights [B, T, N]
         avail = sanitize_avail(b.avail) if s.discrete else None
         avail_t = avail[:, :-1] if s.discrete else None
+        # The student's terms (distillation, Q) use the first ``actor_batch`` rows: the teacher's
+        # K-step sampler on them is the update's largest cost. The flow and TD terms use all rows.
+        k = B if c.actor_batch <= 0 else min(B, c.actor_batch)
 
-        # Students on all T+1 observations with one noise draw: [:T] feeds the actor
-        # terms, [1:] (detached) the TD target's next actions.
-        z = self.randn(B, T + 1, N, A)
-        out = nets["student"](o, self.z_in(z))
-        mu = out[:, :-1]
-
-        # Critic: TD on the mixed Q, bootstrapping with the flag of the step taken.
+        # Critic: TD on the mixed Q, bootstrapping with the flag of the step taken; next actions
+        # from the students (no gradient).
         with torch.no_grad():
-            v_next = self._next_value(o_n, out[:, 1:].detach(), avail[:, 1:] if s.discrete else None, alive_n)
+            out_n = nets["student"](o_n, self.z_in(self.randn(B, T, N, A)))
+            v_next = self._next_value(o_n, out_n, avail[:, 1:] if s.discrete else None, alive_n)
             y = b.rewards + b.bootstrap_discount(c.gamma) * (1 - b.terminated) * v_next
         if s.discrete:
             q_all = nets["critic"](o_t)  # [E, B, T, N, n]
@@ -155,19 +160,24 @@ class MACFlow(Algorithm):
         flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target)
 
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
-        target = euler(nets["teacher"], o_t, z[:, :-1], c.flow_steps, c.flow_target)
+        ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
+        z = self.randn(k, T, N, A)
+        mu = nets["student"](ok, self.z_in(z))
+        target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target)
         if s.discrete:
-            logits = masked_logits(mu, avail_t)
-            label = masked_argmax(target, avail_t)
-            distill = masked_mean(F.cross_entropy(logits.flatten(0, -2), label.flatten(), reduction="none").view(label.shape), w)
+            av = avail_t[:k]
+            logits = masked_logits(mu, av)
+            label = masked_argmax(target, av)
+            ce = F.cross_entropy(logits.flatten(0, -2), label.flatten(), reduction="none").view(label.shape)
+            distill = masked_mean(ce, wk)
             pi = torch.softmax(logits, -1)
-            q_pi = (pi * q_all.detach().mean(0)).sum(-1)  # expected Q under the masked softmax
+            q_pi = (pi * q_all[:, :k].detach().mean(0)).sum(-1)  # expected Q under the masked softmax
         else:
-            distill = masked_mean(((mu - target.clamp(-1, 1)) ** 2).mean(-1), w)
-            q_pi = nets["critic"](o_t, mu.clamp(-1, 1), frozen=True).mean(0)
-        q_pi_mix = mix(q_pi, alive_t, self.mix_how)  # [B, T]
-        lam = 1.0 / masked_mean(q_pi_mix.abs(), b.mask).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
-        q_loss = -lam * masked_mean(q_pi_mix, b.mask)
+            distill = masked_mean(((mu - target.clamp(-1, 1)) ** 2).mean(-1), wk)
+            q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True).mean(0)
+        q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
+        lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
+        q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)
 
         total = critic_loss + flow_loss + c.alpha * distill + q_loss
         return total, {
@@ -177,7 +187,7 @@ class MACFlow(Algorithm):
             "actor/flow_loss": flow_loss,
             "actor/distill_loss": distill,
             "actor/q_loss": q_loss,
-            "actor/q_mean": masked_mean(q_pi_mix, b.mask),
+            "actor/q_mean": masked_mean(q_pi_mix, mk),
             "actor/lambda": lam,
         }
 
@@ -192,7 +202,10 @@ class MACFlow(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         B, N, A = obs.shape[0], self.spec.n_agents, self.spec.action_dim
+        state = generator.get_state() if self.config.exec_noise_hold else None
         z = torch.randn((B, N, A), generator=generator, device=self.device)
+        if state is not None:  # the same draw at every step until the episode's seed is set again
+            generator.set_state(state)
         if self.config.exec_noise != 1.0:
             z = z * self.config.exec_noise
         out = self.nets["student"](self.with_id(obs), self.z_in(z))

@@ -31,6 +31,7 @@ class TrainConfig:
     sampling: str = opt("transitions", "'transitions': i.i.d. steps (feed-forward networks); 'windows': "
                                        "B windows of --window steps")
     window: int = opt(20, "steps per window (T) with --sampling windows")
+    lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (to 5% of lr at the end; extending --steps on resume stretches it) or 'none'")
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")
     seed: int = opt(0, "seed of the weights, the sampler and the evaluation")

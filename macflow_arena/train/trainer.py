@@ -283,6 +283,19 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     gamma = getattr(algo.config, "gamma", None)
     n_step = int(getattr(algo.config, "n_step", 1))
 
+    if cfg.lr_decay not in ("cosine", "none"):
+        raise TrainError(f"--lr-decay {cfg.lr_decay!r}: use 'cosine' or 'none'")
+    base_lr = float(algo.config.lr)
+
+    def set_lr(step: int) -> None:
+        if cfg.lr_decay == "none":
+            return
+        frac = min(step / max(cfg.steps, 1), 1.0)
+        lr = base_lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+        for o in algo.optimizers.values():
+            for g in o.param_groups:
+                g["lr"] = lr
+
     def sample():
         if cfg.sampling == "windows":
             return data.sample(cfg.batch_size, cfg.window, gen)
@@ -293,6 +306,7 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     try:
         while algo.step < cfg.steps:
             batch = sample()
+            set_lr(algo.step)
             m = algo.update(batch)
             step = algo.step
             result.history.append({"step": step, **m})
