@@ -66,6 +66,12 @@ def run(args) -> int:
             raise CommandError(f"--{name} must be >= 1, got {v}")
     if args.headless and args.frames is None and args.episodes is None:
         raise CommandError("--headless needs --frames N or --episodes N (there is no Esc key without a window)")
+    if not args.headless:
+        from ..play.display import no_display_message, no_display_reason
+
+        reason = no_display_reason()
+        if reason is not None:
+            raise CommandError(no_display_message(args.env, reason))
     seats = args.seat
     if args.against:
         from ..play.skirmish_commander import against_seats
@@ -85,8 +91,13 @@ def run(args) -> int:
             seed=args.seed,
             record=args.record,
             team=args.team,
+            require_display=not args.headless,
         )
     except Exception as e:
+        from ..play.display import NoDisplayError, no_display_message
+
+        if isinstance(e, NoDisplayError):
+            raise CommandError(no_display_message(args.env, str(e))) from None
         pg = sys.modules.get("pygame")
         if pg is not None and isinstance(e, pg.error):
             raise CommandError(

@@ -67,6 +67,7 @@ def play(
     size: int | None = None,
     record: str | None = None,
     team: str | None = None,
+    require_display: bool = False,
 ) -> PlayResult:
     """Play ``env_id``: ``seats`` like ``["agent_0=keyboard", "agent_1=random"]``.
 
@@ -78,6 +79,8 @@ def play(
     ``record`` names a dataset that stores every finished episode (quality "human").
     ``team`` (a team name or folder) plays every seat ``seats`` does not name
     (with ``seats=None``: you on the first seat, the team on the others).
+    ``require_display`` raises ``display.NoDisplayError`` when the window opened on
+    SDL's invisible dummy/offscreen driver (the CLI sets it; tests drive the window there).
     """
     from ..registry import make
 
@@ -113,6 +116,12 @@ def play(
 
             first = session.frame(_hud(seating, fps, 0.0, False))
             window = Window(result.env_id, first.shape[1], first.shape[0], fps=fps)
+            if require_display:
+                from .display import NoDisplayError, invisible_driver_reason
+
+                reason = invisible_driver_reason(window.driver)
+                if reason is not None:
+                    raise NoDisplayError(reason)
             window.show(first)
         if events is None:
             if headless:
