@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from . import __version__
+from .argparsing import StrictParser
 from .commands import COMMANDS, CommandError
 
 EPILOG = """examples:
@@ -20,7 +21,7 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = StrictParser(
         prog="macflow-arena",
         description="Cooperative multi-agent games: play, record, train, render.",
         epilog=EPILOG,
