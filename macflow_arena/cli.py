@@ -41,8 +41,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .spec import SpecError
     from .video import VideoError
     from .data.errors import DatasetError
+    from .threads import ThreadsError
 
-    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError)
+    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError, ThreadsError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import CommandError
-from .seat_args import add_seat_option, kinds_epilog
+from .seat_args import add_seat_option, add_threads_option, kinds_epilog, uses_team
 
 EXAMPLES = """examples:
   macflow-arena play particle/spread                          # you are agent_0 (WASD/arrows)
@@ -54,6 +54,7 @@ def add_parser(subparsers) -> None:
         help="skirmish maps: command the whole enemy side with the mouse (click/drag to select, right-click "
         "to attack or move, Tab selects all) against the allies (scripted unless --seat names them)",
     )
+    add_threads_option(p, "act")
     p.set_defaults(func=run)
 
 
@@ -72,6 +73,10 @@ def run(args) -> int:
         reason = no_display_reason()
         if reason is not None:
             raise CommandError(no_display_message(args.env, reason))
+    if uses_team(args):
+        from ..threads import apply_threads
+
+        apply_threads(args.threads, "act")
     seats = args.seat
     if args.against:
         from ..play.skirmish_commander import against_seats

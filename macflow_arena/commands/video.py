@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import CommandError
-from .seat_args import add_seat_option, kinds_epilog
+from .seat_args import add_seat_option, add_threads_option, kinds_epilog, uses_team
 
 EXAMPLES = """examples:
   macflow-arena video particle/spread --out spread.mp4
@@ -45,6 +45,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="frame side in pixels (default 600; with --compare, each tile's side, default 360)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_threads_option(p, "act")
     p.set_defaults(func=run)
 
 
@@ -61,6 +62,10 @@ def run(args) -> int:
 
     if args.episodes < 1:
         raise CommandError(f"--episodes must be >= 1, got {args.episodes}")
+    if uses_team(args):
+        from ..threads import apply_threads
+
+        apply_threads(args.threads, "act")
     if args.compare is not None:
         if args.seat or args.team:
             raise CommandError("--compare gives every seat to each compared team; drop --seat/--team")
