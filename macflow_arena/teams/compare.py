@@ -69,7 +69,7 @@ def _frames(sessions, labels, episodes: int, cols: int, returns: dict[str, list[
     for k in range(episodes):
         for s in sessions:
             s.reset()
-        huds = [[lab, f"episode {k + 1}/{episodes}  seed {s.episode_seed}"] for lab, s in zip(labels, sessions)]
+        huds = [[lab, f"episode {k + 1}/{episodes} seed {s.episode_seed}"] for lab, s in zip(labels, sessions)]
         tiles = [s.frame(h) for s, h in zip(sessions, huds)]
         yield grid(tiles, cols)
         while not all(s.done for s in sessions):
