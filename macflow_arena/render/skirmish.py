@@ -38,8 +38,8 @@ SHIELD_FG = (70, 200, 235)
 HIGHLIGHT = (250, 200, 0)
 TARGETABLE = (255, 140, 0)
 DEAD = (150, 140, 130)
-CAMERA_MARGIN = 4.0  # world units of ground shown around the units
-CAMERA_MIN = 14.0  # the camera's smallest extent (world units), so a duel is not a close-up
+CAMERA_MARGIN = 2.5  # world units of ground shown around the units
+CAMERA_MIN = 10.0  # the camera's smallest extent (world units), so a duel is not a close-up
 
 
 def enemy_key_label(k: int) -> str:
