@@ -72,7 +72,9 @@ def run(args) -> int:
         try:
             from ..teams.compare import compare_video
         except ImportError as e:
-            raise CommandError(f'--compare needs torch ({e}): pip install torch, then pip install "macflow-arena[train]"') from None
+            from ..install import needs_torch
+
+            raise CommandError(needs_torch("--compare", e)) from None
         try:
             res = compare_video(args.env, args.compare, args.out, episodes=args.episodes, seed=args.seed, fps=args.fps,
                                 size=args.size or 360, cols=args.cols, progress=not args.quiet)
