@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from . import __version__
+from .argparsing import StrictParser
 from .commands import COMMANDS, CommandError
 
 EPILOG = """examples:
@@ -20,7 +21,7 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = StrictParser(
         prog="macflow-arena",
         description="Cooperative multi-agent games: play, record, train, render.",
         epilog=EPILOG,
@@ -40,8 +41,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .spec import SpecError
     from .video import VideoError
     from .data.errors import DatasetError
+    from .threads import ThreadsError
 
-    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError)
+    return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError, ThreadsError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,3 +40,23 @@ def test_play_record_keeps_finished_episodes(tmp_path, end):
     assert data.fields["policy"][0].tolist() == ["keyboard", "scripted", "scripted"]
     play("particle/spread", events=Events(30, "window-closed"), **kw)  # a second session appends
     assert Dataset(path).episode_ids == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seats, quality", [
+    (["agent_0=random"], "mixed"),  # random beside the scripted teammates: nobody played
+    (["*=random"], "random"),
+    (["agent_0=scripted"], "expert"),
+    (["agent_0=gamepad"], "human"),
+])
+def test_play_record_quality_comes_from_the_seats(tmp_path, seats, quality):
+    path = tmp_path / "session"
+    play("particle/spread", seats, headless=True, max_episodes=1, seed=0, record=str(path))
+    ds = Dataset(path)
+    assert ds.header["quality"] == quality and ds.num_episodes == 1
+
+
+def test_session_quality_counts_the_commander_as_a_person():
+    from macflow_arena.play.seats import session_quality
+
+    assert session_quality({"ally_0": "scripted", "enemy_0": "commander"}) == "human"
+    assert session_quality({"agent_0": "team:spread-bc", "agent_1": "scripted"}) == "mixed"

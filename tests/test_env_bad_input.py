@@ -136,7 +136,9 @@ def test_bad_actions_rejected_and_env_unchanged(env_id, overrides):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_masked_action_rejected(env_id):
-    env, twin, (obs, infos) = _twins(env_id)
+    # masked envs default to illegal_action="noop" (a counted stop; test_conformance.py); "raise" is the strict option
+    strict = {"illegal_action": "raise"} if env_id.startswith("skirmish/") else {}
+    env, twin, (obs, infos) = _twins(env_id, **strict)
     rng = np.random.default_rng(4)
     tried = 0
     for _ in range(200):

@@ -63,7 +63,7 @@ def test_random_play_stays_in_spaces():
 
 
 def test_masked_action_raises_clearly_and_changes_nothing():
-    env = macflow_arena.make("skirmish/3m")
+    env = macflow_arena.make("skirmish/3m", illegal_action="raise")
     obs, _ = env.reset(seed=0)
     state, agents = env.state().copy(), list(env.agents)
     with pytest.raises(IllegalActionError) as info:
@@ -96,7 +96,7 @@ def test_masked_action_noop_option_replaces_and_counts():
 
 
 def test_vector_env_rejects_bad_batches():
-    venv = macflow_arena.make_vec("skirmish/3m", 3)
+    venv = macflow_arena.make_vec("skirmish/3m", 3, illegal_action="raise")
     with pytest.raises(RuntimeError, match="reset"):
         venv.step(np.ones(venv.action_shape, dtype=np.int64))
     venv.reset(seed=0)

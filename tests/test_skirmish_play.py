@@ -22,7 +22,7 @@ class Game:
     """A session driven frame by frame with synthetic events (the loop's inner step)."""
 
     def __init__(self, env_id="skirmish/3m", seats=("ally_0=keyboard",), seed=0, **overrides):
-        self.env = macflow_arena.make(env_id, render_mode="rgb_array", **overrides)
+        self.env = macflow_arena.make(env_id, render_mode="rgb_array", **{"illegal_action": "raise", **overrides})
         self.state = InputState()
         self.seating = build_seating(self.env, parse_seats(list(seats)), self.state, seed)
         self.session = Session(self.env, self.seating, seed=seed)

@@ -97,14 +97,16 @@ def test_units_bars_lines_ranges_and_banner():
 
 
 def test_walls_are_drawn():
-    layout = ["........", "...#....", "........", "........", "........", "........", "........", "........"]
+    # the wall cell is column 3, row 6 from the top: x in [12, 16], y in [4, 8], between the two sides
+    # (the camera frames the units, so the wall is in view)
+    layout = ["........", "........", "........", "........", "........", "........", "...#....", "........"]
     env = macflow_arena.make("skirmish/3m", layout=layout, ally_spawn=[5, 5], enemy_spawn=[27, 5],
                              render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
-    x, y = env.drawer.to_pixels(np.array([14.0, 26.0]))
+    x, y = env.drawer.to_pixels(np.array([14.0, 6.0]))
     assert (frame[int(y), int(x)] == draw_mod.WALL).all()
-    x, y = env.drawer.to_pixels(np.array([18.5, 19.5]))
+    x, y = env.drawer.to_pixels(np.array([18.5, 6.5]))
     assert not (frame[int(y), int(x)] == draw_mod.WALL).all()
 
 

@@ -23,7 +23,7 @@ DT = 0.375
 def battle(allies, enemies, pos, ai="idle", **kw):
     """A ParallelEnv on a custom 1-map battle, started from ``pos`` (+ hp, shield, cooldown)."""
     state = {k: kw.pop(k) for k in ("hp", "shield", "cooldown") if k in kw}
-    env = macflow_arena.make("skirmish/3m", allies=list(allies), enemies=list(enemies), enemy_ai=ai, **kw)
+    env = macflow_arena.make("skirmish/3m", allies=list(allies), enemies=list(enemies), enemy_ai=ai, **{"illegal_action": "raise", **kw})
     obs, infos = env.reset_to(pos=pos, seed=0, **state)
     return env, obs, infos
 
@@ -214,7 +214,7 @@ def test_dead_units_may_only_noop_in_the_vector_env():
         with pytest.raises(ActionError, match="dead|no-op"):
             venv.step(np.full((2, 3), STOP))
         venv.step(np.array([[0, STOP, STOP], [STOP, STOP, STOP]]))
-    strict = macflow_arena.make_vec("skirmish/3m", 1)
+    strict = macflow_arena.make_vec("skirmish/3m", 1, illegal_action="raise")
     strict.reset(seed=0)
     with pytest.raises(IllegalActionError, match="no-op"):
         strict.step(np.zeros((1, 3), dtype=np.int64))  # a live unit may not no-op
@@ -268,7 +268,7 @@ WALLS = ["........", "...#....", "........", "........", "........", "........",
 def test_no_move_into_a_wall_or_off_the_map():
     # 8x8 cells of 4 units; the wall cell is column 3, row 1 from the top: x in [12, 16], y in [24, 28]
     env = macflow_arena.make("skirmish/3m", allies=["marine"], enemies=["marine"], enemy_ai="idle",
-                             layout=WALLS, ally_spawn=[5, 5], enemy_spawn=[27, 5])
+                             layout=WALLS, ally_spawn=[5, 5], enemy_spawn=[27, 5], illegal_action="raise")
     obs, _ = env.reset_to(pos=[[14, 23.5], [30, 2]], seed=0)
     mask = obs["ally_0"]["action_mask"]
     assert mask[NORTH] == 0 and mask[SOUTH] == mask[EAST] == mask[WEST] == 1

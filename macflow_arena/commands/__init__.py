@@ -20,4 +20,6 @@ def require_torch(what: str) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise CommandError(f'{what} needs torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"') from None
+        from ..install import needs_torch
+
+        raise CommandError(needs_torch(what)) from None

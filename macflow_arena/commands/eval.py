@@ -6,6 +6,7 @@ import argparse
 import json
 
 from . import CommandError, require_torch
+from .seat_args import add_threads_option
 
 EXAMPLES = """examples:
   macflow-arena eval particle-spread-macflow-particle-spread-v0-expert-s0 --episodes 100
@@ -28,6 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="execution option of the algorithm, repeatable (macflow: exec_noise=0 acts with the "
                         "noise's deterministic centre; bc: stochastic=true samples)")
+    add_threads_option(p, "act")
     p.set_defaults(func=run)
 
 
@@ -38,6 +40,9 @@ def run(args) -> int:
 
     if args.episodes < 1:
         raise CommandError("--episodes must be >= 1")
+    from ..threads import apply_threads
+
+    apply_threads(args.threads, "act")
     try:
         res = evaluate_run(args.run, episodes=args.episodes, seed=args.seed, device=args.device, checkpoint=args.checkpoint,
                            execution=args.set)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import CommandError
-from .seat_args import add_seat_option, kinds_epilog
+from .seat_args import add_seat_option, add_threads_option, kinds_epilog, uses_team
 
 EXAMPLES = """examples:
   macflow-arena play particle/spread                          # you are agent_0 (WASD/arrows)
@@ -54,6 +54,7 @@ def add_parser(subparsers) -> None:
         help="skirmish maps: command the whole enemy side with the mouse (click/drag to select, right-click "
         "to attack or move, Tab selects all) against the allies (scripted unless --seat names them)",
     )
+    add_threads_option(p, "act")
     p.set_defaults(func=run)
 
 
@@ -66,6 +67,16 @@ def run(args) -> int:
             raise CommandError(f"--{name} must be >= 1, got {v}")
     if args.headless and args.frames is None and args.episodes is None:
         raise CommandError("--headless needs --frames N or --episodes N (there is no Esc key without a window)")
+    if not args.headless:
+        from ..play.display import no_display_message, no_display_reason
+
+        reason = no_display_reason()
+        if reason is not None:
+            raise CommandError(no_display_message(args.env, reason))
+    if uses_team(args):
+        from ..threads import apply_threads
+
+        apply_threads(args.threads, "act")
     seats = args.seat
     if args.against:
         from ..play.skirmish_commander import against_seats
@@ -85,8 +96,13 @@ def run(args) -> int:
             seed=args.seed,
             record=args.record,
             team=args.team,
+            require_display=not args.headless,
         )
     except Exception as e:
+        from ..play.display import NoDisplayError, no_display_message
+
+        if isinstance(e, NoDisplayError):
+            raise CommandError(no_display_message(args.env, str(e))) from None
         pg = sys.modules.get("pygame")
         if pg is not None and isinstance(e, pg.error):
             raise CommandError(

@@ -24,7 +24,9 @@ NAME is looked up there (user first), then as a run under $MACFLOW_ARENA_HOME/ru
 a folder path works too.
 """
 
-INSTALL_HINT = 'teams need torch: pip install torch==2.13.0, then pip install "macflow-arena[train]"'
+from ..install import needs_torch
+
+INSTALL_HINT = needs_torch("teams")
 
 
 def add_parser(subparsers) -> None:

@@ -89,6 +89,9 @@ def run(args) -> int:
         raise CommandError(str(e)) from None
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "overrides"}
     cfg = TrainConfig(**values, overrides=overrides)
+    from ..threads import resolve_threads
+
+    cfg.threads = resolve_threads(cfg.threads, "train")  # 0: the measured default (macflow_arena/threads.py)
     if args.resume is None and (not cfg.env or not cfg.dataset):
         raise CommandError("give ENV and --dataset (e.g. `macflow-arena train particle/spread --dataset "
                            "particle-spread-v0-expert`), or --resume RUN")

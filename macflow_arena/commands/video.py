@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import CommandError
-from .seat_args import add_seat_option, kinds_epilog
+from .seat_args import add_seat_option, add_threads_option, kinds_epilog, uses_team
 
 EXAMPLES = """examples:
   macflow-arena video particle/spread --out spread.mp4
@@ -45,6 +45,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="frame side in pixels (default 600; with --compare, each tile's side, default 360)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_threads_option(p, "act")
     p.set_defaults(func=run)
 
 
@@ -61,13 +62,19 @@ def run(args) -> int:
 
     if args.episodes < 1:
         raise CommandError(f"--episodes must be >= 1, got {args.episodes}")
+    if uses_team(args):
+        from ..threads import apply_threads
+
+        apply_threads(args.threads, "act")
     if args.compare is not None:
         if args.seat or args.team:
             raise CommandError("--compare gives every seat to each compared team; drop --seat/--team")
         try:
             from ..teams.compare import compare_video
         except ImportError as e:
-            raise CommandError(f'--compare needs torch ({e}): pip install torch, then pip install "macflow-arena[train]"') from None
+            from ..install import needs_torch
+
+            raise CommandError(needs_torch("--compare", e)) from None
         try:
             res = compare_video(args.env, args.compare, args.out, episodes=args.episodes, seed=args.seed, fps=args.fps,
                                 size=args.size or 360, cols=args.cols, progress=not args.quiet)

@@ -113,7 +113,9 @@ def _team(ctx: SeatContext, seats: list[str], arg: str | None):
         from ..teams.load import load_team
         from ..teams.policy import TeamPolicy
     except ImportError as e:
-        raise ValueError(f'team seats need torch ({e}): pip install torch, then pip install "macflow-arena[train]"') from None
+        from ..install import needs_torch
+
+        raise ValueError(needs_torch("team seats", e)) from None
     return TeamPolicy(load_team(arg), ctx.env, seats)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .events import EventSource, NoEvents
 from .input_state import InputState
-from .seats import build_seating, default_human_seats, parse_seats, seat_overrides, with_team
+from .seats import build_seating, default_human_seats, parse_seats, seat_overrides, session_quality, with_team
 from .session import Session, random_seed
 
 KEYS_HELP = "R reset  P pause  Esc quit"
@@ -67,6 +67,7 @@ def play(
     size: int | None = None,
     record: str | None = None,
     team: str | None = None,
+    require_display: bool = False,
 ) -> PlayResult:
     """Play ``env_id``: ``seats`` like ``["agent_0=keyboard", "agent_1=random"]``.
 
@@ -75,9 +76,12 @@ def play(
     headless). The window runs at ``fps`` (default: the env's
     ``render_fps``); headless runs as fast as possible and draws only when
     ``record_frames``. Stops at ``max_frames`` / ``max_episodes`` / Esc.
-    ``record`` names a dataset that stores every finished episode (quality "human").
+    ``record`` names a dataset that stores every finished episode (quality from the seats:
+    "human" when a person plays, see ``seats.session_quality``).
     ``team`` (a team name or folder) plays every seat ``seats`` does not name
     (with ``seats=None``: you on the first seat, the team on the others).
+    ``require_display`` raises ``display.NoDisplayError`` when the window opened on
+    SDL's invisible dummy/offscreen driver (the CLI sets it; tests drive the window there).
     """
     from ..registry import make
 
@@ -89,10 +93,6 @@ def play(
     if specs:
         env_overrides.update(seat_overrides(env_id, specs, env_overrides))
     env = make(env_id, render_mode="rgb_array", **env_overrides)
-    if record is not None:  # a dataset (name or path): finished episodes commit at once, see data/human.py
-        from ..data.human import record_play
-
-        env = record_play(env, record)
     window = None
     try:
         state = InputState()
@@ -100,7 +100,10 @@ def play(
         if team is not None:
             specs = with_team(specs, team)
         seating = build_seating(env, specs, state, seed)
-        if record is not None:
+        if record is not None:  # a dataset (name or path): finished episodes commit at once, see data/human.py
+            from ..data.human import record_play
+
+            env = record_play(env, record, quality=session_quality(seating.kinds))
             env.set_seats(policies=seating.kinds, human_seats=seating.human_seats)
         session = Session(env, seating, seed=seed, size=size)
         fps = int(fps or env.metadata.get("render_fps", 10))
@@ -113,6 +116,12 @@ def play(
 
             first = session.frame(_hud(seating, fps, 0.0, False))
             window = Window(result.env_id, first.shape[1], first.shape[0], fps=fps)
+            if require_display:
+                from .display import NoDisplayError, invisible_driver_reason
+
+                reason = invisible_driver_reason(window.driver)
+                if reason is not None:
+                    raise NoDisplayError(reason)
             window.show(first)
         if events is None:
             if headless:

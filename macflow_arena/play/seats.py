@@ -125,6 +125,26 @@ def with_team(specs: Mapping[str, SeatSpec], team: str) -> dict[str, SeatSpec]:
     return {**specs, WILDCARD: SeatSpec(WILDCARD, kind, arg)}
 
 
+# kinds driven by a person besides the per-seat ``human`` kinds: the commander drives a whole side
+PERSON_KINDS = frozenset({"commander"})
+
+
+def session_quality(kinds: Mapping[str, str]) -> str:
+    """The dataset quality label of a recorded play session, from its seat kinds (seat -> kind text).
+
+    ``human`` when a person drives any seat; ``expert`` when every seat is
+    scripted; ``random`` when every seat is random; otherwise ``mixed``.
+    """
+    names = {str(k).split(":", 1)[0] for k in kinds.values()}
+    if any(n in PERSON_KINDS or (n in KINDS and KINDS[n].human) for n in names):
+        return "human"
+    if names == {"scripted"}:
+        return "expert"
+    if names == {"random"}:
+        return "random"
+    return "mixed"
+
+
 def default_human_seats(env) -> dict[str, SeatSpec]:
     """You on the first seat with the family's human kind (keyboard for particle games)."""
     family = str(getattr(env, "env_id", "")).split("/")[0]

@@ -5,8 +5,15 @@ with a blue (ally) or red (enemy) outline, a health bar and, for shielded
 types, a shield bar above. Lines show the attacks (and heals) of the last step.
 A selected unit gets its sight, attack (and heal) ranges drawn and the enemies
 it can attack now ringed. Allies are labelled with their index, enemies with
-the number key that attacks them (1..9, 0 for the tenth). HUD top-left, a
-banner when the battle is over. Frames have a constant size with even sides.
+the number key that attacks them (1..9, 0 for the tenth). The HUD is a bar
+above the arena, a banner shows when the battle is over. Frames have a
+constant size with even sides.
+
+The camera frames the battle, not the whole map: it shows the box around
+every unit (alive or fallen) plus ``CAMERA_MARGIN`` world units, at least
+``CAMERA_MIN`` units across, fitted to the frame's shape and kept on the map
+(the whole map when that box is larger). It follows the units as they move;
+``to_pixels``/``to_world`` use the camera of the last drawn frame.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import math
 
 import numpy as np
 
-from .pg import draw_hud, even, font, pygame, surface_to_array
+from .pg import draw_hud, even, font, hud_bar_for, outlined_text, pygame, surface_to_array
 
 BACKGROUND = (226, 222, 204)
 GRID = (214, 209, 188)
@@ -31,6 +38,8 @@ SHIELD_FG = (70, 200, 235)
 HIGHLIGHT = (250, 200, 0)
 TARGETABLE = (255, 140, 0)
 DEAD = (150, 140, 130)
+CAMERA_MARGIN = 2.5  # world units of ground shown around the units
+CAMERA_MIN = 10.0  # the camera's smallest extent (world units), so a duel is not a close-up
 
 
 def enemy_key_label(k: int) -> str:
@@ -57,28 +66,62 @@ class SkirmishDrawer:
         self._pg = pygame()
         self._surface = self._pg.Surface((self.width, self.height))
         self._overlay = self._pg.Surface((self.width, self.height), self._pg.SRCALPHA)
-        self._background = self._make_background()
+        self.bar = hud_bar_for(self.width, self.height)
         self.n_allies = task.n_allies
-        f = font(16)
-        self._ally_labels = [f.render(str(i), True, (255, 255, 255)) for i in range(task.n_allies)]
-        self._enemy_labels = [f.render(enemy_key_label(k), True, (255, 255, 255)) for k in range(task.n_enemies)]
+        self._label_cache: dict[tuple[str, int], object] = {}
+        self.set_camera(-self.pad, -self.pad, w + self.pad, h + self.pad)  # the whole map until the first frame
 
     @property
     def size(self) -> tuple[int, int]:
         return self.width, self.height
 
-    # -- coordinates ------------------------------------------------------------
+    # -- camera and coordinates ---------------------------------------------------
+    def set_camera(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Show the world box [x0, x1] x [y0, y1] in the arena below the HUD bar (fitted to its shape)."""
+        aw, ah = self.width, self.height - self.bar
+        cw, ch = x1 - x0, y1 - y0
+        if cw / ch < aw / ah:  # widen to the arena's shape, keeping the centre
+            grow = ch * aw / ah - cw
+            x0, x1 = x0 - grow / 2, x1 + grow / 2
+        else:
+            grow = cw * ah / aw - ch
+            y0, y1 = y0 - grow / 2, y1 + grow / 2
+        self.camera = (x0, y0, x1, y1)
+        self.scale = aw / (x1 - x0)
+
+    def frame_units(self, pos: np.ndarray) -> None:
+        """Aim the camera at ``pos`` (every unit): their box plus the margin, kept on the map."""
+        t = self.terrain
+        lo = pos.min(axis=0) - CAMERA_MARGIN
+        hi = pos.max(axis=0) + CAMERA_MARGIN
+        full = np.array([t.width, t.height]) + 2 * self.pad
+        ext = np.minimum(np.maximum(hi - lo, CAMERA_MIN), full)
+        aw, ah = self.width, self.height - self.bar
+        ext = np.minimum(np.maximum(ext, [ext[1] * aw / ah, ext[0] * ah / aw]), full)  # the arena's shape if it fits
+        centre = (lo + hi) / 2
+        lo = np.clip(centre - ext / 2, -self.pad, full - self.pad - ext)
+        self.set_camera(lo[0], lo[1], lo[0] + ext[0], lo[1] + ext[1])
+
     def to_pixels(self, xy: np.ndarray) -> np.ndarray:
         xy = np.asarray(xy, dtype=np.float64)
-        px = (xy[..., 0] + self.pad) * self.scale
-        py = (self.terrain.height + self.pad - xy[..., 1]) * self.scale
+        x0, _, _, y1 = self.camera
+        px = (xy[..., 0] - x0) * self.scale
+        py = self.bar + (y1 - xy[..., 1]) * self.scale
         return np.stack([px, py], axis=-1)
 
     def to_world(self, px: float, py: float) -> np.ndarray:
-        return np.array([px / self.scale - self.pad, self.terrain.height + self.pad - py / self.scale])
+        x0, _, _, y1 = self.camera
+        return np.array([px / self.scale + x0, y1 - (py - self.bar) / self.scale])
 
     def radius_px(self, radius: float) -> int:
         return max(6, int(round(radius * self.scale)))
+
+    def _label(self, text: str, r: int):
+        size = int(min(22, max(13, round(r * 1.3))))
+        key = (text, size)
+        if key not in self._label_cache:
+            self._label_cache[key] = outlined_text(text, size)
+        return self._label_cache[key]
 
     def unit_at(self, snap: dict, px: float, py: float, side: str | None = None, slack: float = 6.0) -> int | None:
         """The living unit under pixel (px, py) (allies 0..A-1, enemies A..), or None.
@@ -100,9 +143,8 @@ class SkirmishDrawer:
         return int(idx[ok][np.argmin(d[ok])])
 
     # -- drawing ------------------------------------------------------------------
-    def _make_background(self):
+    def _draw_ground(self, bg) -> None:
         pg = self._pg
-        bg = pg.Surface((self.width, self.height))
         bg.fill(BACKGROUND)
         t = self.terrain
         for x in range(0, int(t.width) + 1, 4):  # light grid every 4 world units
@@ -116,7 +158,6 @@ class SkirmishDrawer:
             pg.draw.rect(bg, WALL, pg.Rect(int(ax), int(ay), int(math.ceil(bx - ax)), int(math.ceil(by - ay))))
         (ax, ay), (bx, by) = self.to_pixels(np.array([[0.0, t.height], [t.width, 0.0]]))
         pg.draw.rect(bg, (60, 60, 60), pg.Rect(int(ax), int(ay), int(bx - ax), int(by - ay)), width=2)
-        return bg
 
     def _shape(self, surf, shape: str, color, center, r: int, outline, width: int = 3) -> None:
         pg = self._pg
@@ -165,9 +206,10 @@ class SkirmishDrawer:
         ``marker``: a world point (e.g. a move order) drawn as a small cross."""
         pg = self._pg
         surf = self._surface
-        surf.blit(self._background, (0, 0))
         a = self.n_allies
         pos, alive, types = snap["pos"], snap["alive"], snap["types"]
+        self.frame_units(pos)
+        self._draw_ground(surf)
         pix = self.to_pixels(pos)
         n = len(alive)
         radii = [self.radius_px(r) for r in snap["radius"]]
@@ -217,7 +259,7 @@ class SkirmishDrawer:
             r = radii[i]
             color = tuple(int(c) for c in self.units.colors[tid])
             self._shape(surf, self.units.shapes[tid], color, center, r, ALLY if i < a else ENEMY)
-            label = self._ally_labels[i] if i < a else self._enemy_labels[i - a]
+            label = self._label(str(i) if i < a else enemy_key_label(i - a), r)
             surf.blit(label, label.get_rect(center=center))
             w = 2 * r + 6
             top = center[1] - r - 9
@@ -232,18 +274,18 @@ class SkirmishDrawer:
             pg.draw.line(surf, HIGHLIGHT, (mx - 6, my - 6), (mx + 6, my + 6), 3)
             pg.draw.line(surf, HIGHLIGHT, (mx - 6, my + 6), (mx + 6, my - 6), 3)
 
-        draw_hud(surf, list(hud))
+        draw_hud(surf, list(hud), self.bar)
         if banner:
             self._banner(surf, banner)
         return surface_to_array(surf)
 
     def _banner(self, surf, text: str) -> None:
         pg = self._pg
-        f = font(64)
+        f = font(int(min(64, max(28, self.width // 10))))
         color = {"VICTORY": (40, 160, 60), "DEFEAT": (200, 40, 40)}.get(text, (60, 60, 60))
         r = f.render(text, True, color)
         panel = pg.Surface((r.get_width() + 40, r.get_height() + 20), pg.SRCALPHA)
         panel.fill((255, 255, 255, 200))
-        rect = panel.get_rect(center=(self.width // 2, self.height // 2))
+        rect = panel.get_rect(center=(self.width // 2, (self.height + self.bar) // 2))
         surf.blit(panel, rect)
         surf.blit(r, r.get_rect(center=rect.center))

@@ -13,6 +13,7 @@ class Window:
         pg.display.init()
         self._pg = pg
         self.screen = pg.display.set_mode((width, height))
+        self.driver = pg.display.get_driver()  # "x11", "wayland", "windows", "cocoa" ... or "dummy"/"offscreen"
         pg.display.set_caption(f"macflow-arena: {title}")
         self.clock = pg.time.Clock()
         self.fps = fps

@@ -65,17 +65,36 @@ def _flag_value(v: Any) -> str:
     return str(v)
 
 
-def train_command(train: Mapping[str, Any]) -> str:
-    """The ``macflow-arena train`` command line that reproduces a run's TrainConfig."""
+def _run_name(train: Mapping[str, Any]) -> str | None:
+    """The run's name: ``--name``, else the last part of ``--out`` (a path on the trainer's machine)."""
+    if train.get("name"):
+        return str(train["name"])
+    out = str(train.get("out") or "").rstrip("/\\")
+    return out.replace("\\", "/").rsplit("/", 1)[-1] or None
+
+
+def train_command(train: Mapping[str, Any], *, dataset: str | None = None, steps: int | None = None) -> str:
+    """The ``macflow-arena train`` command line that reproduces a run's TrainConfig.
+
+    ``dataset`` replaces the dataset (a name anyone can record instead of a path on
+    the trainer's machine), ``steps`` the number of updates (the exported checkpoint's
+    step). ``--out PATH`` becomes ``--name`` with the folder's name, so the command
+    runs on any machine.
+    """
     from ..train.config import TrainConfig
 
-    cfg = TrainConfig.from_dict(dict(train))
-    parts = ["macflow-arena", "train", cfg.env, "--dataset", cfg.dataset]
+    data = dict(train)
+    if data.get("out"):
+        data["name"], data["out"] = _run_name(data), None
+    cfg = TrainConfig.from_dict(data)
+    parts = ["macflow-arena", "train", cfg.env, "--dataset", dataset or cfg.dataset]
     default = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
         if f.name in ("env", "dataset", "overrides"):
             continue
         v, d = getattr(cfg, f.name), getattr(default, f.name)
+        if f.name == "steps" and steps is not None:
+            v = int(steps)
         flag = "--" + f.name.replace("_", "-")
         if f.name in ("algo", "preset", "steps", "seed"):  # always spelled out
             parts += [flag, str(v)]
@@ -88,6 +107,36 @@ def train_command(train: Mapping[str, Any]) -> str:
     for k, v in sorted(cfg.overrides.items()):
         parts += ["--set", f"{k}={_flag_value(v)}"]
     return shlex.join(parts)
+
+
+def record_command(env_id: str, card: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(command, dataset name)``: a ``macflow-arena record`` command that records a dataset of the
+    same recipe as the one a team was trained on (behaviour, epsilon/noise, episodes, seed, quality),
+    under the name ``record --suite`` gives that level (``<env>-<quality>``, e.g.
+    ``particle-spread-v0-medium``); None when the card does not say enough (human sessions,
+    SB3 models). The new dataset has its own manifest hash (a manifest records its creation time)."""
+    from ..data.paths import default_name
+    from ..data.suite import SEED_STRIDE, SUITE
+
+    quality, behaviour = card.get("quality"), dict(card.get("behaviour") or {})
+    episodes, kind = card.get("episodes"), behaviour.pop("name", None)
+    if kind not in ("scripted", "random") or not episodes:
+        return None
+    name = default_name(env_id, quality)
+    seed = int(behaviour.pop("seed", 0) or 0)
+    if set(behaviour) <= {"epsilon", "noise"}:  # a fixed behaviour: spelled out exactly
+        cmd = ["macflow-arena", "record", env_id, "--behavior", kind, "--episodes", str(episodes), "--seed", str(seed)]
+        for key in ("epsilon", "noise"):
+            if behaviour.get(key):
+                cmd += [f"--{key}", repr(float(behaviour[key]))]
+        if quality:
+            cmd += ["--quality", str(quality)]
+        return shlex.join(cmd + ["--name", name]), name
+    if kind == "scripted" and quality in SUITE and seed >= SUITE.index(quality) * SEED_STRIDE:  # e.g. medium-replay
+        suite_seed = seed - SUITE.index(quality) * SEED_STRIDE
+        cmd = ["macflow-arena", "record", env_id, "--suite", "--episodes", str(episodes)]
+        return shlex.join(cmd + (["--seed", str(suite_seed)] if suite_seed else [])), name
+    return None
 
 
 def _fmt_ci(mean: float, ci: Sequence[float], digits: int) -> str:
@@ -104,11 +153,21 @@ def model_card(cfg: Mapping[str, Any]) -> str:
              "```", f"macflow-arena play {cfg['env_id']} --team {cfg['name']}",
              f"macflow-arena video {cfg['env_id']} --team {cfg['name']} --episodes 4 --out {cfg['name']}.mp4", "```", "",
              "## Training", "",
-             f"Weights: step {src['step']} of `{src['checkpoint_name']}` from run `{src['runs'][0]}`"
-             + (f" (one of {len(src['runs'])} runs with different seeds)." if len(src["runs"]) > 1 else "."), "",
-             "Exact command" + ("s (one per training seed):" if len(cfg["train"]) > 1 else ":"), "", "```"]
-    lines += [train_command(t) for t in cfg["train"]]
+             f"Weights: step {src['step']} of run `{_run_name({'out': src['runs'][0]})}`"
+             + (f" (one of {len(src['runs'])} runs with different seeds)" if len(src["runs"]) > 1 else "")
+             + f", trained on dataset `{ds['name']}` (manifest sha256 `{ds['manifest_sha256'][:16]}...`).", ""]
+    rec = record_command(cfg["env_id"], ds.get("card") or {})
+    lines += ["Commands anyone can rerun: record a dataset of the same recipe"
+              + (" (its own hash), then train" if rec else " (not recordable from its card), then train")
+              + (" (one run per training seed):" if len(cfg["train"]) > 1 else ":"), "", "```"]
+    if rec:
+        lines.append(rec[0])
+    lines += [train_command(t, dataset=rec[1] if rec else None, steps=src["step"]) for t in cfg["train"]]
     lines += ["```"]
+    ran = sorted({int(t.get("steps", src["step"])) for t in cfg["train"]})
+    if ran != [int(src["step"])]:
+        lines += ["", f"The run went on to step {', '.join(map(str, ran))}; these weights are its checkpoint at step "
+                      f"{src['step']}, where `--steps {src['step']}` stops."]
     if cfg.get("execution"):
         sets = " ".join(f"--set {k}={v}" for k, v in cfg["execution"].items())
         lines += ["", f"Execution options set at export (`macflow-arena team export ... {sets}`); "

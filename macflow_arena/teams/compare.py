@@ -69,7 +69,7 @@ def _frames(sessions, labels, episodes: int, cols: int, returns: dict[str, list[
     for k in range(episodes):
         for s in sessions:
             s.reset()
-        huds = [[lab, f"episode {k + 1}/{episodes}  seed {s.episode_seed}"] for lab, s in zip(labels, sessions)]
+        huds = [[lab, f"episode {k + 1}/{episodes} seed {s.episode_seed}"] for lab, s in zip(labels, sessions)]
         tiles = [s.frame(h) for s, h in zip(sessions, huds)]
         yield grid(tiles, cols)
         while not all(s.done for s in sessions):
@@ -114,10 +114,9 @@ def compare_video(
     if cols is not None and cols < 1:
         raise VideoError(f"cols must be >= 1, got {cols}")
     loaded = [load_team(t, device=device) for t in teams]
-    labels = [t.label for t in loaded]
-    for i, lab in enumerate(labels):  # the same team twice (e.g. a run and its export) stays tellable apart
-        if labels.count(lab) > 1:
-            labels[i] = f"{lab} #{labels[:i].count(lab) + 1}"
+    raw = [t.label for t in loaded]
+    # the same team twice (e.g. a run and its export) stays tellable apart: "#1", "#2" ...
+    labels = [f"{lab} #{raw[:i].count(lab) + 1}" if raw.count(lab) > 1 else lab for i, lab in enumerate(raw)]
     cols = cols or math.ceil(math.sqrt(len(loaded)))
     sessions = []
     try:

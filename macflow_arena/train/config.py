@@ -40,7 +40,7 @@ class TrainConfig:
     eval_episodes: int = opt(32, "episodes per evaluation")
     ckpt_every: int = opt(5000, "checkpoint every K updates (and at the end)")
     log_every: int = opt(100, "write metrics every N updates")
-    threads: int = opt(0, "CPU threads for torch (0: torch's default); 1 is fastest on a busy or small machine")
+    threads: int = opt(0, "CPU threads for torch (0: the measured default of macflow_arena/threads.py, 1)")
     deterministic: bool = opt(False, "torch deterministic algorithms (bit-exact reruns on CPU)")
     tensorboard: bool = opt(True, "TensorBoard logs in the run folder when tensorboard is installed")
     progress: bool = opt(True, "show a progress bar")

@@ -44,7 +44,7 @@ class SkirmishSpec:
     difficulty: int = 7  # built-in enemy AI level 1 (very easy) .. 7 (very hard): hesitation 60% .. 0% per step
     enemy_ai: str = "nearest"  # enemy targeting: "nearest" (closest unit in range), "focus" (weakest in range), "idle" (never acts: tests, practice)
     enemy_control: str = "ai"  # "ai": the built-in AI; "external": enemy_0.. are seats too (ParallelEnv; play --against)
-    illegal_action: str = "raise"  # a masked action: "raise" an error, or "noop" (replace by stop, count in info)
+    illegal_action: str = "noop"  # a masked action: "noop" (replace by stop, count in info["illegal_actions"]) or "raise" an error
     reward_death_value: float = 10.0  # shaped reward per enemy killed (SMAC)
     reward_win: float = 200.0  # shaped reward for winning (SMAC)
     reward_scale: float = 20.0  # rewards are scaled so that the best episode return is this (SMAC: 20)
