@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from .. import __version__
+from ..integrity.json_safe import loads as json_loads
 from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
 
 FORMAT = "macflow-arena/checkpoint"
@@ -123,8 +124,8 @@ def check_header(path: Path, data: bytes) -> dict[str, Any]:
     if 8 + n > len(data):
         _fail(path, f"header ({n} bytes) runs past the end of the file ({len(data)} bytes)")
     try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        header = json_loads(bytes(data[8 : 8 + n]), "safetensors header", max_bytes=MAX_HEADER)
+    except ValueError as e:
         _fail(path, f"header is not valid JSON ({e})")
     if not isinstance(header, dict):
         _fail(path, "header is not a JSON object")
@@ -183,8 +184,8 @@ def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> t
     if raw is None:
         _fail(path, f"not a macflow-arena {what} (no metadata in the header)")
     try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as e:
+        meta = json_loads(raw, f"{what} metadata")
+    except ValueError as e:
         _fail(path, f"{what} metadata is not valid JSON ({e})")
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         _fail(path, f"not a macflow-arena {what} (unknown format)")

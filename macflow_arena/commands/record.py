@@ -114,6 +114,13 @@ def run(args) -> int:
         "random" if args.behavior == "random" else ("expert" if not (args.noise or args.epsilon) else "mixed"))
     if args.out and args.name:
         raise CommandError("give --name or --out, not both")
+    if args.name is not None:
+        from ..integrity.names import BadNameError, check_name
+
+        try:
+            check_name(args.name, "dataset name")
+        except BadNameError as e:
+            raise CommandError(str(e)) from None
     path = resolve_dataset(args.out) if args.out else datasets_dir() / (args.name or default_name(entry.id, quality))
     if mode == "create" and (path / "manifest.jsonl").exists():
         raise CommandError(f"{path} already holds a dataset; pass --overwrite or --append, or another --name")

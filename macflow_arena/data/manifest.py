@@ -19,9 +19,11 @@ from pathlib import Path
 from .errors import DatasetNotFoundError, DuplicateEntryError, ManifestError, TornManifestError
 from .fsio import append_durable, atomic_write, read_regular
 from .schema import FORMAT, check_schema
+from ..integrity import json_safe
 
 MANIFEST = "manifest.jsonl"
 MAX_MANIFEST_BYTES = 1 << 30
+MAX_LINE_BYTES = 64 << 20
 
 
 def _canonical(obj: dict) -> str:
@@ -36,7 +38,7 @@ def encode_line(obj: dict) -> bytes:
 
 def decode_line(raw: bytes, where: str) -> dict:
     try:
-        obj = json.loads(raw)
+        obj = json_safe.loads(raw, where, max_bytes=MAX_LINE_BYTES)
     except (ValueError, UnicodeDecodeError) as e:
         raise ManifestError(f"{where}: not valid JSON ({e}); run `macflow-arena dataset repair`") from None
     if not isinstance(obj, dict) or "check" not in obj:

@@ -85,8 +85,10 @@ def last_eval(path: Path, run: str) -> dict:
     if not lines:
         raise ReportError(f"{run}: no evaluation in {f}; pass --episodes N (N > 0) to evaluate its latest checkpoint")
     try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
+        from ..integrity.json_safe import loads
+
+        return loads(lines[-1], str(f))
+    except ValueError:
         raise ReportError(f"{f}: last line is not JSON; pass --episodes N (N > 0) to evaluate afresh") from None
 
 

@@ -75,7 +75,9 @@ def read_config(folder: Path) -> dict[str, Any]:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise TeamError(f"{path}: {size} bytes is too large for a team config (limit {MAX_CONFIG_BYTES})")
-        cfg = json.loads(path.read_text(encoding="utf-8"))
+        from ..integrity.json_safe import loads
+
+        cfg = loads(path.read_bytes(), str(path), max_bytes=MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise TeamError(f"{folder} is not a team folder (no {CONFIG}); export one with `macflow-arena team export`") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:

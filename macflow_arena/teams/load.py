@@ -65,7 +65,10 @@ def _is_run_config(path: Path) -> bool:
     import json
 
     try:
-        return "train" in json.loads(path.read_text(encoding="utf-8"))
+        from ..integrity.json_safe import loads
+
+        cfg = loads(path.read_bytes(), str(path))
+        return isinstance(cfg, dict) and "train" in cfg
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         return False
 
@@ -167,8 +170,10 @@ def _load_checkpoint(kind: str, path: Path, device: str) -> Team:
             lines = [ln for ln in evals.read_text().splitlines() if ln.strip()]
             if lines:
                 try:
-                    card["eval"] = json.loads(lines[-1])
-                except json.JSONDecodeError:
+                    from ..integrity.json_safe import loads
+
+                    card["eval"] = loads(lines[-1], str(evals))
+                except ValueError:
                     pass
     agents = team_agents(env_id, ck.algo.spec.n_agents, extra.get("dataset"))
     ck.algo.nets.eval()

@@ -178,6 +178,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
     if not cfg.dataset:
         raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
+    if resume is None and cfg.name is not None and not cfg.out:
+        from ..integrity.names import check_name
+
+        check_name(cfg.name, "run name")  # BadNameError (a ValueError) before anything is read or written
     cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
     device = resolve_device(cfg.device)
     info = distributed.setup(device)
