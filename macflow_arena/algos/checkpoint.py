@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from .. import __version__
+from ..integrity import weights_digest as wd
 from ..integrity.json_safe import loads as json_loads
 from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
 
@@ -105,8 +106,12 @@ def save_checkpoint(
         "extra": extra or {},
     }
     text = json.dumps(meta, indent=2, sort_keys=True)
-    atomic_write(path, st.save(tensors, metadata={META_KEY: text}))
-    atomic_write(sidecar(path), (text + "\n").encode())
+    data = st.save(tensors, metadata={META_KEY: text})
+    # The sidecar (with the weights' checksum, and those of earlier saves into this path) goes first:
+    # a save killed between the two files leaves weights that one of the recorded checksums matches.
+    record = wd.with_previous(wd.digests(data, path.name), wd.read_record(sidecar(path)))
+    atomic_write(sidecar(path), (json.dumps({**meta, wd.KEY: record}, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(path, data)
     return path
 
 
@@ -159,14 +164,20 @@ def check_header(path: Path, data: bytes) -> dict[str, Any]:
     return header
 
 
+CHECKPOINT_FIX = ("restore it (and its .json) from a backup, or delete both to fall back to the previous "
+                  "checkpoint of the run")
+
+
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Tensor]]:
-    """Metadata and raw tensors of a checkpoint, after the framing checks."""
-    return read_tagged(path, FORMAT, FORMAT_VERSION, "checkpoint")
+    """Metadata and raw tensors of a checkpoint, after the framing checks and the sidecar's checksum."""
+    return read_tagged(path, FORMAT, FORMAT_VERSION, "checkpoint", companion=sidecar(path), fix=CHECKPOINT_FIX)
 
 
-def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str, *, companion: Path | None = None,
+                fix: str = "") -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Metadata and raw tensors of a safetensors file whose header metadata says ``format: fmt``
-    (checkpoints, team weights): pickles refused unread, framing checked by hand first."""
+    (checkpoints, team weights): pickles refused unread, framing checked by hand first, then
+    (with ``companion``, the JSON that records the file's checksum) the content checksum."""
     path = Path(path)
     if path.suffix.lower() in REFUSED_SUFFIXES:
         _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors {what}")
@@ -191,6 +202,11 @@ def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> t
         _fail(path, f"not a macflow-arena {what} (unknown format)")
     if meta.get("format_version") != version:
         _fail(path, f"{what} format version {meta.get('format_version')!r}; this release reads version {version}")
+    if companion is not None:
+        try:
+            wd.check(path, data, wd.read_record(companion), companion, fix)
+        except wd.WeightsChecksumError as e:
+            raise CheckpointError(str(e)) from None
     st = _import_safetensors()
     try:
         tensors = st.load(data)

@@ -189,9 +189,13 @@ def export_team(
         "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    weights = weights_bytes(algo)
+    from ..integrity.weights_digest import KEY, digests
+
+    config[KEY] = digests(weights, WEIGHTS)  # checked on every load (teams.weights.load_act_weights)
     config = json.loads(json.dumps(config, default=str))  # tuples -> lists, as read back
     files = {
-        WEIGHTS: weights_bytes(algo),
+        WEIGHTS: weights,
         CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
         CARD: model_card(config).encode(),
     }
