@@ -228,11 +228,20 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     if name not in ALGOS:
         _fail(path, f"unknown algorithm {name!r}; known: {sorted(ALGOS)}")
     cls = ALGOS[name]
+    from ..integrity import config_check as cc
+
     try:
+        cc.check_spec(meta.get("spec"), "spec")
+        cc.check_algo_config(cls.Config, meta.get("config"), "config")
         saved = TeamSpec(**meta["spec"])
         config = config_from_dict(cls.Config, meta["config"])
+        expected = cc.expected_shapes(cls, saved, config, "config")
     except (KeyError, TypeError, ValueError) as e:
         _fail(path, f"bad spec or config in the metadata ({e})")
+    try:  # every network tensor's shape against the config, before anything is allocated
+        cc.check_shapes(tensors, expected, "nets.", "weights")
+    except ValueError as e:
+        _fail(path, str(e))
     if spec is not None:
         try:
             saved.check_compatible(spec)

@@ -30,7 +30,10 @@ def _train_settings(train: dict) -> dict[str, Any]:
     trained take their defaults."""
     from ..train.config import TrainConfig
 
+    from ..integrity.config_check import check_train_config
+
     try:
+        check_train_config(TrainConfig, train, "train settings")
         return TrainConfig.from_dict(train).to_dict()
     except (TypeError, ValueError) as e:
         raise TeamError(f"unreadable train settings in a run config ({e}); retrain the run or leave it out") from None

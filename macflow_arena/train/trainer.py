@@ -154,6 +154,15 @@ def _sampler_seed(seed: int, rank: int) -> int:
     return (int(seed) * 7919 + 1) * 1_000_003 + rank * 104_729
 
 
+def _check_config(cfg: TrainConfig, where: str) -> None:
+    """Types and ranges of every TrainConfig field and override (a hostile run config.json included)."""
+    from ..algos.registry import ALGOS
+    from ..integrity.config_check import check_train_config
+
+    algo_cls = ALGOS[cfg.algo] if isinstance(cfg.algo, str) and cfg.algo in ALGOS else None
+    check_train_config(TrainConfig, cfg.to_dict(), where, algo_cls.Config if algo_cls else None)
+
+
 def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=print) -> TrainResult:
     """Train (or resume) a run. With ``resume``, the run's saved config is used and ``cfg``
     only extends ``steps`` (and evaluation/logging cadence); the data must be the same."""
@@ -178,6 +187,7 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
     if not cfg.dataset:
         raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
+    _check_config(cfg, f"{run_dir / 'config.json'}" if resume is not None else "train options")
     if resume is None and cfg.name is not None and not cfg.out:
         from ..integrity.names import check_name
 
@@ -219,6 +229,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         if info.is_main:
             log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
     else:
+        from ..algos.registry import make_config
+        from ..integrity.config_check import expected_shapes
+
+        expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **cfg.overrides), "train config")
         algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **cfg.overrides)
     warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
     if cfg.init_from and resume_ckpt is None:
