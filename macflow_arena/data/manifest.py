@@ -76,6 +76,7 @@ class Manifest:
     problems: list[Exception] = field(default_factory=list)
     torn_tail: bool = False
     good_lines: list[bytes] = field(default_factory=list)
+    sha256: str = ""  # of the complete lines read: the snapshot a reader loaded (what a run records)
 
     @property
     def episode_ids(self) -> list[int]:
@@ -116,7 +117,8 @@ def read_manifest(folder: Path, *, strict: bool = True) -> Manifest:
     if header.get("kind") != "header" or header.get("format") != FORMAT:
         raise ManifestError(f"{path} line 1: not a {FORMAT} header")
     check_schema(header.get("schema"), str(folder))
-    m = Manifest(path=path, header=dict(header), torn_tail=torn, good_lines=[lines[0] + b"\n"])
+    m = Manifest(path=path, header=dict(header), torn_tail=torn, good_lines=[lines[0] + b"\n"],
+                 sha256=hashlib.sha256(raw[: len(raw) - len(tail)]).hexdigest())
     seen_lines: dict[bytes, int] = {}
     names: dict[str, int] = {}
     episodes: dict[int, int] = {}
