@@ -75,6 +75,12 @@ def build_spec(cls: type, params: Mapping[str, Any], where: str):
             f"valid keys are: {', '.join(sorted(fields))}"
         )
     values = {k: _coerce(k, fields[k], v, where) for k, v in params.items()}
+    from .integrity.scenario_ranges import ScenarioRangeError, check_ranges
+
+    try:
+        check_ranges(cls, values)
+    except ScenarioRangeError as e:
+        raise SpecError(f"{where}: {e}") from None
     spec = cls(**values)
     check = getattr(spec, "validate", None)
     if check is not None:

@@ -92,10 +92,10 @@ def run(args) -> int:
             raise CommandError("--suite chooses names, behaviours and qualities itself; use --root for the folder")
         root = Path(args.root).expanduser() if args.root else datasets_dir()
         _check_free(root, entry.id, mode)
-        record_suite(entry.id, root, episodes=args.episodes, seed=args.seed or 0, num_envs=args.num_envs, mode=mode,
+        _suite_disk_full(root, entry.id, lambda: record_suite(entry.id, root, episodes=args.episodes, seed=args.seed or 0, num_envs=args.num_envs, mode=mode,
                      eval_episodes=args.reference_episodes,
                      progress_factory=lambda q, n: progress_bar(n, q, args.quiet) or _NoBar(),
-                     log=lambda s: print(s, file=sys.stderr))
+                     log=lambda s: print(s, file=sys.stderr)))
         return 0
 
     from ..data.card import format_card
@@ -139,11 +139,33 @@ def run(args) -> int:
                        reseed=args.reseed, allow_repeat_seeds=args.allow_repeat_seeds)
     except ValueError as e:
         raise CommandError(str(e)) from None
+    except OSError as e:
+        from ..integrity import disk_full
+
+        if disk_full.is_disk_full(e):
+            raise disk_full.recording(path, entry.id) from None
+        raise
     finally:
         if bar is not None:
             bar.close()
     print(format_card(Dataset(path).card()))
     return 0
+
+
+def _suite_disk_full(root, env_id: str, fn) -> None:
+    """Run ``fn`` (a suite recording); a full disk names the dataset being written."""
+    try:
+        fn()
+    except OSError as e:
+        from ..data.paths import default_name
+        from ..data.suite import SUITE
+        from ..integrity import disk_full
+
+        if not disk_full.is_disk_full(e):
+            raise
+        names = [root / default_name(env_id, q) for q in SUITE]
+        current = next((p for p in reversed(names) if p.exists()), names[0])
+        raise disk_full.recording(current, env_id) from None
 
 
 class _NoBar:

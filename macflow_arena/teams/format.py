@@ -80,7 +80,7 @@ def read_config(folder: Path) -> dict[str, Any]:
         cfg = loads(path.read_bytes(), str(path), max_bytes=MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise TeamError(f"{folder} is not a team folder (no {CONFIG}); export one with `macflow-arena team export`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON, not UTF-8, too deep or too large
         raise TeamError(f"{path}: unreadable team config ({e})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise TeamError(f"{path}: not a macflow-arena team config (format {cfg.get('format') if isinstance(cfg, dict) else None!r})")

@@ -248,6 +248,11 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     refs = data.reference_returns
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        from ..integrity.run_files import clean_temp_files, truncate_logs
+
+        clean_temp_files(run_dir)  # left by a kill mid-checkpoint
+        if resume_ckpt is not None:
+            truncate_logs(run_dir, algo.step)  # the steps after the checkpoint are logged again
         from ..algos.base import config_to_dict
 
         _atomic_json(run_dir / "config.json", {
