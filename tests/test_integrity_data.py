@@ -5,7 +5,6 @@ checked before reading, and a live recorder's lock is respected."""
 from __future__ import annotations
 
 import io
-import json
 import time
 import zipfile
 

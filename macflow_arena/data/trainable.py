@@ -16,7 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .blocks import field_align, obs_valid, offsets
+from .blocks import field_align, offsets
 from .errors import DatasetValueError
 
 MAX_ABS = 1e12
@@ -72,4 +72,4 @@ def check_trainable(arrays: Mapping[str, np.ndarray], layout: Mapping[str, dict]
               agents, False)
 
 
-__all__ = ["check_trainable", "MAX_ABS", "obs_valid"]
+__all__ = ["check_trainable", "MAX_ABS"]

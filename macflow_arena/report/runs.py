@@ -3,7 +3,6 @@ and the time per decision of its algorithm at batch 1 on the CPU."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

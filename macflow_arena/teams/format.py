@@ -15,7 +15,6 @@ No torch import here (``team list`` reads config.json only).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import secrets

@@ -62,8 +62,6 @@ def _looks_like_path(s: str) -> bool:
 
 
 def _is_run_config(path: Path) -> bool:
-    import json
-
     try:
         from ..integrity.json_safe import loads
 
@@ -179,8 +177,6 @@ def _header_only(path: Path, data: bytes) -> dict:
 
 
 def _load_checkpoint(kind: str, path: Path, device: str) -> Team:
-    import json
-
     from ..algos.checkpoint import CheckpointError, load_checkpoint
     from ..train.trainer import TrainError, latest_checkpoint
 
