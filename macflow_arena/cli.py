@@ -64,3 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"macflow-arena {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a full disk anywhere else: one line, not a traceback
+        from .integrity.disk_full import generic, is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        print(generic(args.command, e), file=sys.stderr)
+        return 2

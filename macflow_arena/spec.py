@@ -82,6 +82,12 @@ def build_spec(cls: type, params: Mapping[str, Any], where: str):
             check()
         except ValueError as e:
             raise SpecError(f"{where}: {e}") from None
+    from .integrity.scenario_ranges import ScenarioRangeError, check_ranges
+
+    try:  # finite and in the documented ranges (before any array is sized from them)
+        check_ranges(cls, values)
+    except ScenarioRangeError as e:
+        raise SpecError(f"{where}: {e}") from None
     return spec
 
 

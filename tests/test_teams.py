@@ -246,6 +246,12 @@ def _rewrite_weights(folder, fn):
     tensors = load_file(str(path))
     tensors, meta = fn(tensors, meta)
     save_file(tensors, str(path), metadata=meta)
+    from macflow_arena.integrity.rehash import rehash
+
+    try:  # a hostile file with a matching checksum: the content checks must still refuse it
+        rehash(folder)
+    except Exception:  # noqa: BLE001 - a file the framing checks refuse cannot be stamped
+        pass
 
 
 def _nan(t, m):
@@ -284,7 +290,7 @@ def _meta(t, m):
 
 
 @pytest.mark.parametrize("edit,pattern", [
-    (_nan, "NaN"), (_extra, "unexpected.*critic"), (_missing, "missing"), (_shape, "expected torch.float32"),
+    (_nan, "NaN"), (_extra, "unexpected.*critic"), (_missing, "missing"), (_shape, "expected torch.float32|the config builds"),
     (_dtype, "expected torch.float32"), (_meta, "disagree on config"),
 ], ids=["nan", "extra-key", "missing-key", "shape", "dtype", "metadata"])
 def test_mismatched_weights_refused(home, tmp_path, edit, pattern):
@@ -323,7 +329,7 @@ def test_garbled_and_hostile_files_refused(home, tmp_path):
         ("newer", json.dumps({**cfg, "format_version": 99}), "version 99"),
         ("unknown algo", json.dumps({**cfg, "algo": "nope"}), "unknown algorithm"),
         ("unknown field", json.dumps({**cfg, "algo_config": {**cfg["algo_config"], "bogus": 1}}), "bogus"),
-        ("wrong hidden", json.dumps({**cfg, "algo_config": {**cfg["algo_config"], "hidden": [64]}}), "disagree"),
+        ("wrong hidden", json.dumps({**cfg, "algo_config": {**cfg["algo_config"], "hidden": [64]}}), "disagree|do not belong together"),
         ("agents", json.dumps({**cfg, "agents": ["a"]}), "agents"),
     ]:
         cfg_path.write_text(text)

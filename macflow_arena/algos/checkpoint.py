@@ -29,6 +29,8 @@ import torch
 from torch import Tensor
 
 from .. import __version__
+from ..integrity import weights_digest as wd
+from ..integrity.json_safe import loads as json_loads
 from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
 
 FORMAT = "macflow-arena/checkpoint"
@@ -103,8 +105,12 @@ def save_checkpoint(
         "extra": extra or {},
     }
     text = json.dumps(meta, indent=2, sort_keys=True)
-    atomic_write(path, st.save(tensors, metadata={META_KEY: text}))
-    atomic_write(sidecar(path), (text + "\n").encode())
+    data = st.save(tensors, metadata={META_KEY: text})
+    # The sidecar (with the weights' checksum, and those of earlier saves into this path) goes first:
+    # a save killed between the two files leaves weights that one of the recorded checksums matches.
+    record = wd.with_previous(wd.digests(data, path.name), wd.read_record(sidecar(path)))
+    atomic_write(sidecar(path), (json.dumps({**meta, wd.KEY: record}, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(path, data)
     return path
 
 
@@ -122,8 +128,8 @@ def check_header(path: Path, data: bytes) -> dict[str, Any]:
     if 8 + n > len(data):
         _fail(path, f"header ({n} bytes) runs past the end of the file ({len(data)} bytes)")
     try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        header = json_loads(bytes(data[8 : 8 + n]), "safetensors header", max_bytes=MAX_HEADER)
+    except ValueError as e:
         _fail(path, f"header is not valid JSON ({e})")
     if not isinstance(header, dict):
         _fail(path, "header is not a JSON object")
@@ -157,14 +163,20 @@ def check_header(path: Path, data: bytes) -> dict[str, Any]:
     return header
 
 
+CHECKPOINT_FIX = ("restore it (and its .json) from a backup, or delete both to fall back to the previous "
+                  "checkpoint of the run")
+
+
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Tensor]]:
-    """Metadata and raw tensors of a checkpoint, after the framing checks."""
-    return read_tagged(path, FORMAT, FORMAT_VERSION, "checkpoint")
+    """Metadata and raw tensors of a checkpoint, after the framing checks and the sidecar's checksum."""
+    return read_tagged(path, FORMAT, FORMAT_VERSION, "checkpoint", companion=sidecar(path), fix=CHECKPOINT_FIX)
 
 
-def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str, *, companion: Path | None = None,
+                fix: str = "") -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Metadata and raw tensors of a safetensors file whose header metadata says ``format: fmt``
-    (checkpoints, team weights): pickles refused unread, framing checked by hand first."""
+    (checkpoints, team weights): pickles refused unread, framing checked by hand first, then
+    (with ``companion``, the JSON that records the file's checksum) the content checksum."""
     path = Path(path)
     if path.suffix.lower() in REFUSED_SUFFIXES:
         _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors {what}")
@@ -182,13 +194,18 @@ def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str) -> t
     if raw is None:
         _fail(path, f"not a macflow-arena {what} (no metadata in the header)")
     try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as e:
+        meta = json_loads(raw, f"{what} metadata")
+    except ValueError as e:
         _fail(path, f"{what} metadata is not valid JSON ({e})")
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         _fail(path, f"not a macflow-arena {what} (unknown format)")
     if meta.get("format_version") != version:
         _fail(path, f"{what} format version {meta.get('format_version')!r}; this release reads version {version}")
+    if companion is not None:
+        try:
+            wd.check(path, data, wd.read_record(companion), companion, fix)
+        except wd.WeightsChecksumError as e:
+            raise CheckpointError(str(e)) from None
     st = _import_safetensors()
     try:
         tensors = st.load(data)
@@ -210,11 +227,20 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     if name not in ALGOS:
         _fail(path, f"unknown algorithm {name!r}; known: {sorted(ALGOS)}")
     cls = ALGOS[name]
+    from ..integrity import config_check as cc
+
     try:
+        cc.check_spec(meta.get("spec"), "spec")
+        cc.check_algo_config(cls.Config, meta.get("config"), "config")
         saved = TeamSpec(**meta["spec"])
         config = config_from_dict(cls.Config, meta["config"])
+        expected = cc.expected_shapes(cls, saved, config, "config")
     except (KeyError, TypeError, ValueError) as e:
         _fail(path, f"bad spec or config in the metadata ({e})")
+    try:  # every network tensor's shape against the config, before anything is allocated
+        cc.check_shapes(tensors, expected, "nets.", "weights")
+    except ValueError as e:
+        _fail(path, str(e))
     if spec is not None:
         try:
             saved.check_compatible(spec)

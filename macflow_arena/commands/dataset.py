@@ -86,7 +86,8 @@ def _list(args) -> int:
             h = ds.header
             rows.append((p.name, h["env_id"], h.get("quality") or "-", str(ds.num_episodes), str(ds.num_steps),
                          f"{sum(s.bytes for s in ds.shards) / 1e6:.1f} MB"))
-        except DatasetError as e:
+        except (DatasetError, ValueError, OSError, KeyError, TypeError, RecursionError) as e:
+            # one bad dataset never breaks listing the others
             rows.append((p.name, "?", "?", "?", "?", f"unreadable: {type(e).__name__}"))
     if not rows:
         print(f"no datasets in {root} (record one with `macflow-arena record ENV`)", file=sys.stderr)

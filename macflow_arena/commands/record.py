@@ -44,7 +44,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", metavar="PATH", help="dataset folder (instead of --name)")
     p.add_argument("--root", metavar="DIR", help="folder for --suite datasets (default: the datasets folder)")
     p.add_argument("--num-envs", type=int, default=1024, help="worlds stepped together (default 1024)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the first episode (default 0; with --append: after the last committed episode)")
+    p.add_argument("--allow-repeat-seeds", action="store_true",
+                   help="with --append and --seed: allow seeds the dataset already holds (repeats episodes)")
     p.add_argument("--episodes-per-shard", type=int, default=None, help="episodes per shard (default max(num-envs, 100))")
     p.add_argument("--no-reference", action="store_true", help="skip measuring reference returns")
     p.add_argument("--reference-episodes", type=int, default=1024,
@@ -89,10 +92,10 @@ def run(args) -> int:
             raise CommandError("--suite chooses names, behaviours and qualities itself; use --root for the folder")
         root = Path(args.root).expanduser() if args.root else datasets_dir()
         _check_free(root, entry.id, mode)
-        record_suite(entry.id, root, episodes=args.episodes, seed=args.seed, num_envs=args.num_envs, mode=mode,
+        _suite_disk_full(root, entry.id, lambda: record_suite(entry.id, root, episodes=args.episodes, seed=args.seed or 0, num_envs=args.num_envs, mode=mode,
                      eval_episodes=args.reference_episodes,
                      progress_factory=lambda q, n: progress_bar(n, q, args.quiet) or _NoBar(),
-                     log=lambda s: print(s, file=sys.stderr))
+                     log=lambda s: print(s, file=sys.stderr)))
         return 0
 
     from ..data.card import format_card
@@ -114,6 +117,13 @@ def run(args) -> int:
         "random" if args.behavior == "random" else ("expert" if not (args.noise or args.epsilon) else "mixed"))
     if args.out and args.name:
         raise CommandError("give --name or --out, not both")
+    if args.name is not None:
+        from ..integrity.names import BadNameError, check_name
+
+        try:
+            check_name(args.name, "dataset name")
+        except BadNameError as e:
+            raise CommandError(str(e)) from None
     path = resolve_dataset(args.out) if args.out else datasets_dir() / (args.name or default_name(entry.id, quality))
     if mode == "create" and (path / "manifest.jsonl").exists():
         raise CommandError(f"{path} already holds a dataset; pass --overwrite or --append, or another --name")
@@ -126,12 +136,36 @@ def run(args) -> int:
         record_dataset(entry.id, path, behaviour=behaviour, quality=quality, episodes=args.episodes, seed=args.seed,
                        num_envs=args.num_envs, episodes_per_shard=args.episodes_per_shard, reference=refs, mode=mode,
                        record_state=not args.no_state, progress=bar.update if bar is not None else None,
-                       reseed=args.reseed)
+                       reseed=args.reseed, allow_repeat_seeds=args.allow_repeat_seeds)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    except OSError as e:
+        from ..integrity import disk_full
+
+        if disk_full.is_disk_full(e):
+            raise disk_full.recording(path, entry.id) from None
+        raise
     finally:
         if bar is not None:
             bar.close()
     print(format_card(Dataset(path).card()))
     return 0
+
+
+def _suite_disk_full(root, env_id: str, fn) -> None:
+    """Run ``fn`` (a suite recording); a full disk names the dataset being written."""
+    try:
+        fn()
+    except OSError as e:
+        from ..data.paths import default_name
+        from ..data.suite import SUITE
+        from ..integrity import disk_full
+
+        if not disk_full.is_disk_full(e):
+            raise
+        names = [root / default_name(env_id, q) for q in SUITE]
+        current = next((p for p in reversed(names) if p.exists()), names[0])
+        raise disk_full.recording(current, env_id) from None
 
 
 class _NoBar:

@@ -86,9 +86,16 @@ def _export(args) -> int:
 
     if args.episodes < 1:
         raise CommandError(f"--episodes must be >= 1, got {args.episodes}")
-    out = export_team(args.runs, args.name, out_dir=args.out, episodes=args.episodes, checkpoint=args.checkpoint,
-                      execution=args.set,
-                      overwrite=args.overwrite, device=args.device, log=lambda m: print(m, file=sys.stderr))
+    try:
+        out = export_team(args.runs, args.name, out_dir=args.out, episodes=args.episodes, checkpoint=args.checkpoint,
+                          execution=args.set,
+                          overwrite=args.overwrite, device=args.device, log=lambda m: print(m, file=sys.stderr))
+    except OSError as e:
+        from ..integrity import disk_full
+
+        if not disk_full.is_disk_full(e):
+            raise
+        raise disk_full.exporting(args.out or args.name) from None
     cfg = json.loads((out / "config.json").read_text())
     print(f"{cfg['name']}: {out}")
     print(_score_line(cfg.get("eval") or {}))

@@ -69,6 +69,17 @@ def _list_options(algo: str) -> int:
     return 0
 
 
+def _run_dir(cfg, resume):
+    from pathlib import Path
+
+    from ..train.config import resolve_run, runs_dir
+    from ..train.trainer import _default_name
+
+    if resume:
+        return resolve_run(resume)
+    return Path(cfg.out).expanduser() if cfg.out else runs_dir() / (cfg.name or _default_name(cfg))
+
+
 def run(args) -> int:
     require_torch("training")
     from ..algos.registry import ALGOS, get
@@ -102,6 +113,12 @@ def run(args) -> int:
     except (TrainError, DatasetMismatchError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         raise CommandError(str(msg)) from None
+    except OSError as e:
+        from ..integrity import disk_full
+
+        if not disk_full.is_disk_full(e):
+            raise
+        raise disk_full.training(_run_dir(cfg, args.resume)) from None
     finally:
         if distributed.launched():
             distributed.cleanup(distributed.DistInfo(world_size=2))

@@ -19,9 +19,11 @@ from pathlib import Path
 from .errors import DatasetNotFoundError, DuplicateEntryError, ManifestError, TornManifestError
 from .fsio import append_durable, atomic_write, read_regular
 from .schema import FORMAT, check_schema
+from ..integrity import json_safe
 
 MANIFEST = "manifest.jsonl"
 MAX_MANIFEST_BYTES = 1 << 30
+MAX_LINE_BYTES = 64 << 20
 
 
 def _canonical(obj: dict) -> str:
@@ -36,7 +38,7 @@ def encode_line(obj: dict) -> bytes:
 
 def decode_line(raw: bytes, where: str) -> dict:
     try:
-        obj = json.loads(raw)
+        obj = json_safe.loads(raw, where, max_bytes=MAX_LINE_BYTES)
     except (ValueError, UnicodeDecodeError) as e:
         raise ManifestError(f"{where}: not valid JSON ({e}); run `macflow-arena dataset repair`") from None
     if not isinstance(obj, dict) or "check" not in obj:
@@ -74,6 +76,7 @@ class Manifest:
     problems: list[Exception] = field(default_factory=list)
     torn_tail: bool = False
     good_lines: list[bytes] = field(default_factory=list)
+    sha256: str = ""  # of the complete lines read: the snapshot a reader loaded (what a run records)
 
     @property
     def episode_ids(self) -> list[int]:
@@ -114,7 +117,8 @@ def read_manifest(folder: Path, *, strict: bool = True) -> Manifest:
     if header.get("kind") != "header" or header.get("format") != FORMAT:
         raise ManifestError(f"{path} line 1: not a {FORMAT} header")
     check_schema(header.get("schema"), str(folder))
-    m = Manifest(path=path, header=dict(header), torn_tail=torn, good_lines=[lines[0] + b"\n"])
+    m = Manifest(path=path, header=dict(header), torn_tail=torn, good_lines=[lines[0] + b"\n"],
+                 sha256=hashlib.sha256(raw[: len(raw) - len(tail)]).hexdigest())
     seen_lines: dict[bytes, int] = {}
     names: dict[str, int] = {}
     episodes: dict[int, int] = {}

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
 from .blocks import field_align, obs_valid, offsets
 from .errors import DatasetValueError, ShardChecksumError, ShardContentError, ShardMissingError, ShardSizeError
 from .fsio import read_regular
+from .npz_reader import read_npz
 from .manifest import ShardEntry
 from .schema import EPISODE_FIELDS, STEP_FIELDS
 
@@ -73,12 +73,42 @@ def read_shard_bytes(folder: Path, entry: ShardEntry) -> bytearray:
     return data
 
 
-def parse_shard(data: bytes | bytearray, where: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, KeyError, EOFError) as e:
-        raise ShardContentError(f"{where}: not a readable shard ({type(e).__name__}: {e})") from None
+# A copy of the shard's manifest record and of the dataset header, stored in the shard itself
+# (uint8 JSON), so ``repair`` can rebuild a lost or damaged manifest line or header from the shard.
+SELF_RECORD = "_manifest"
+
+
+def rows_from(episodes: int, steps_total: int) -> Callable[[str, dict], int | None]:
+    """Row counts a shard's fields must declare, from its episode and step counts."""
+    rows = {"episode": episodes, "step": steps_total, "obs": steps_total + episodes}
+
+    def rows_for(key: str, _read: dict) -> int | None:
+        if key == SELF_RECORD or not (key in EPISODE_FIELDS or key in STEP_FIELDS or key.startswith(("obs", "info.",
+                                                                                                      "action", "state"))):
+            return None
+        return rows[field_align(key)]
+
+    return rows_for
+
+
+def self_rows(key: str, read: dict) -> int | None:
+    """Row counts from the shard's own ``episode_id`` and ``steps`` (read first; see ``member_order``)."""
+    if key in ("episode_id", "steps"):
+        return len(read["episode_id"]) if key == "steps" and "episode_id" in read else None
+    if "episode_id" not in read or "steps" not in read:
+        return None
+    return rows_from(len(read["episode_id"]), int(np.sum(read["steps"], dtype=np.int64)))(key, read)
+
+
+def member_order(key: str) -> tuple:
+    return (key != "episode_id", key != "steps", field_align(key) != "episode", key)
+
+
+def parse_shard(data: bytes | bytearray, where: str, entry: ShardEntry | None = None) -> dict[str, np.ndarray]:
+    """The shard's arrays; with ``entry`` every field's declared rows are checked against the manifest's
+    step counts before it is read (``npz_reader``), else against the shard's own counts."""
+    rows_for = rows_from(len(entry.episodes), int(sum(entry.steps))) if entry is not None else self_rows
+    return read_npz(data, where, rows_for, order=member_order)
 
 
 def known_field(name: str, layout: Mapping[str, dict]) -> bool:
@@ -173,7 +203,7 @@ def load_shard(folder: Path, entry: ShardEntry, layout: Mapping[str, dict], agen
     """Read, verify and parse one committed shard."""
     where = f"{Path(folder) / entry.name}"
     data = read_shard_bytes(folder, entry)
-    arrays = parse_shard(data, where)
+    arrays = parse_shard(data, where, entry)
     del data
     check_structure(arrays, entry, layout, len(agents), where)
     if check:

@@ -87,16 +87,25 @@ def behaviour_for(quality: str, *, epsilon_medium: float | None = None, behaviou
 
 
 def record_dataset(env_id: str, path: str | os.PathLike, *, behaviour: Mapping[str, Any], quality: str | None,
-                   episodes: int, seed: int = 0, num_envs: int = 1024, episodes_per_shard: int | None = None,
+                   episodes: int, seed: int | None = 0, num_envs: int = 1024, episodes_per_shard: int | None = None,
                    reference: Mapping | None = None, mode: str = "create", record_state: bool = True,
                    info_keys=(), progress: Callable[[int], None] | None = None, extra_config: Mapping | None = None,
-                   reseed: bool = False) -> RecordResult:
-    """Record ``episodes`` episodes of ``behaviour`` on ``env_id`` (batched) into ``path``."""
+                   reseed: bool = False, allow_repeat_seeds: bool = False) -> RecordResult:
+    """Record ``episodes`` episodes of ``behaviour`` on ``env_id`` (batched) into ``path``.
+
+    Appending to an existing dataset continues the seeds after its last committed episode when
+    ``seed`` is None, and refuses a ``seed`` whose episodes it already holds (``data.seeds``)."""
     from .. import make_vec
 
     if episodes < 1:
         raise ValueError("episodes must be >= 1")
     b = max(1, min(num_envs, episodes))
+    if mode in ("append", "auto"):
+        from .seeds import append_seed
+
+        seed = append_seed(path, seed, episodes + b, allow_repeat=allow_repeat_seeds)
+    elif seed is None:
+        seed = 0
     venv = make_vec(env_id, num_envs=b)
     beh = dict(behaviour)
     schedule = beh.pop("epsilon_schedule", None)
@@ -150,7 +159,8 @@ def record_suite(env_id: str, root: str | os.PathLike, *, episodes: int, seed: i
         path = Path(root) / default_name(env_id, q)
         bar = progress_factory(q, episodes) if progress_factory else None
         res = record_dataset(env_id, path, behaviour=behaviour_for(q, epsilon_medium=eps), quality=q,
-                             episodes=episodes, seed=seed + i * SEED_STRIDE, num_envs=num_envs, reference=refs,
+                             episodes=episodes, seed=None if mode == "append" else seed + i * SEED_STRIDE,
+                             num_envs=num_envs, reference=refs,
                              mode=mode, progress=bar.update if bar is not None else None,
                              extra_config={"suite": list(levels), "medium_epsilon": eps})
         if bar is not None:

@@ -26,7 +26,8 @@ from .errors import DatasetExistsError, DatasetLockedError, HeaderMismatchError
 from .fsio import FileLock, atomic_write, fsync_dir, is_temp_name
 from .manifest import MANIFEST, append_record, create_manifest, cut_torn_tail, read_manifest
 from .schema import SCHEMA_VERSION, build_layout, layout_from_header, layout_json, space_to_json
-from .shards import check_values, encode_shard, shard_name, shard_seq
+from .shards import SELF_RECORD, check_values, encode_shard, shard_name, shard_seq
+from .repair_rebuild import self_record_bytes
 
 LOCK = ".lock"
 # Header keys that must agree when appending to an existing dataset.
@@ -196,14 +197,17 @@ class DatasetWriter:
 
     def _write_shard(self, arrays: dict[str, np.ndarray]) -> None:
         order = sorted(arrays, key=lambda k: (field_align(k) != "episode", k))
-        data = encode_shard({k: arrays[k] for k in order})
         name = shard_name(self._next_seq)
         rets = episode_returns_concat(arrays)
         record = {
-            "kind": "shard", "name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-            "episodes": arrays["episode_id"].tolist(), "steps": arrays["steps"].tolist(),
-            "returns": [float(r) for r in rets], "schema": SCHEMA_VERSION,
+            "kind": "shard", "name": name, "episodes": arrays["episode_id"].tolist(),
+            "steps": arrays["steps"].tolist(), "returns": [float(r) for r in rets], "schema": SCHEMA_VERSION,
         }
+        # the shard describes itself (its record and the header), so repair can rebuild the manifest from it
+        own = {k: arrays[k] for k in order}
+        own[SELF_RECORD] = self_record_bytes(record, self.header)
+        data = encode_shard(own)
+        record.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
         path = atomic_write(self.path, name, data)
         self._next_seq += 1
         try:

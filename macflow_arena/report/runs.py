@@ -3,7 +3,6 @@ and the time per decision of its algorithm at batch 1 on the CPU."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +84,10 @@ def last_eval(path: Path, run: str) -> dict:
     if not lines:
         raise ReportError(f"{run}: no evaluation in {f}; pass --episodes N (N > 0) to evaluate its latest checkpoint")
     try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
+        from ..integrity.json_safe import loads
+
+        return loads(lines[-1], str(f))
+    except ValueError:
         raise ReportError(f"{f}: last line is not JSON; pass --episodes N (N > 0) to evaluate afresh") from None
 
 

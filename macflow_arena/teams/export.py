@@ -29,7 +29,10 @@ def _train_settings(train: dict) -> dict[str, Any]:
     trained take their defaults."""
     from ..train.config import TrainConfig
 
+    from ..integrity.config_check import check_train_config
+
     try:
+        check_train_config(TrainConfig, train, "train settings")
         return TrainConfig.from_dict(train).to_dict()
     except (TypeError, ValueError) as e:
         raise TeamError(f"unreadable train settings in a run config ({e}); retrain the run or leave it out") from None
@@ -188,9 +191,13 @@ def export_team(
         "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    weights = weights_bytes(algo)
+    from ..integrity.weights_digest import KEY, digests
+
+    config[KEY] = digests(weights, WEIGHTS)  # checked on every load (teams.weights.load_act_weights)
     config = json.loads(json.dumps(config, default=str))  # tuples -> lists, as read back
     files = {
-        WEIGHTS: weights_bytes(algo),
+        WEIGHTS: weights,
         CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode(),
         CARD: model_card(config).encode(),
     }

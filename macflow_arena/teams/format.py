@@ -15,7 +15,6 @@ No torch import here (``team list`` reads config.json only).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import secrets
@@ -75,10 +74,12 @@ def read_config(folder: Path) -> dict[str, Any]:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise TeamError(f"{path}: {size} bytes is too large for a team config (limit {MAX_CONFIG_BYTES})")
-        cfg = json.loads(path.read_text(encoding="utf-8"))
+        from ..integrity.json_safe import loads
+
+        cfg = loads(path.read_bytes(), str(path), max_bytes=MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise TeamError(f"{folder} is not a team folder (no {CONFIG}); export one with `macflow-arena team export`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON, not UTF-8, too deep or too large
         raise TeamError(f"{path}: unreadable team config ({e})") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise TeamError(f"{path}: not a macflow-arena team config (format {cfg.get('format') if isinstance(cfg, dict) else None!r})")

@@ -62,10 +62,11 @@ def _looks_like_path(s: str) -> bool:
 
 
 def _is_run_config(path: Path) -> bool:
-    import json
-
     try:
-        return "train" in json.loads(path.read_text(encoding="utf-8"))
+        from ..integrity.json_safe import loads
+
+        cfg = loads(path.read_bytes(), str(path))
+        return isinstance(cfg, dict) and "train" in cfg
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         return False
 
@@ -120,26 +121,62 @@ def _load_folder(folder: Path, device: str) -> Team:
     from .format import WEIGHTS
     from .weights import load_act_weights
 
+    from ..integrity import config_check as cc
+
     cfg = read_config(folder)
     name = str(cfg["name"])
     try:
         cls = get(cfg["algo"])
+        cc.check_spec(cfg["spec"], "spec")
+        cc.check_algo_config(cls.Config, cfg["algo_config"], "algo_config")
         spec = TeamSpec(**cfg["spec"])
         config = config_from_dict(cls.Config, cfg["algo_config"])
+        expected = cc.expected_shapes(cls, spec, config, "algo_config")
+        if expected is not None:  # a team ships only the act nets
+            expected = {k: v for k, v in expected.items() if k.split(".", 1)[0] in tuple(cls.act_nets)}
     except (KeyError, TypeError, ValueError) as e:
         raise TeamError(f"team {name!r} ({folder}): bad algo, spec or config in {CONFIG} ({e.args[0] if e.args else e})") from None
     agents = cfg["agents"]
     if not (isinstance(agents, list) and all(isinstance(a, str) for a in agents) and len(agents) == spec.n_agents):
         raise TeamError(f"team {name!r} ({folder}): 'agents' must list {spec.n_agents} seat names, got {agents!r}")
+    _check_declared_shapes(folder / WEIGHTS, expected, name)  # before the networks are allocated
     algo = cls(spec, config, seed=int(cfg.get("seed", 0)), device=device)
     load_act_weights(folder / WEIGHTS, algo, name)
     algo.nets.eval()
     return Team(name, algo, str(cfg["env_id"]), spec, list(agents), cfg, folder, "team")
 
 
-def _load_checkpoint(kind: str, path: Path, device: str) -> Team:
-    import json
+def _check_declared_shapes(path: Path, expected, team: str) -> None:
+    """The weights file's declared tensor shapes (its header only) against the config's networks."""
+    from ..integrity.config_check import check_shapes
 
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else 0
+            data = head + f.read(min(n, 32 << 20))
+    except OSError as e:
+        raise TeamError(f"team {team!r}: cannot read {path} ({e.strerror or e})") from None
+    try:
+        check_shapes(_header_only(path, data), expected, "", f"team {team!r}: {path}")
+    except ValueError as e:
+        raise TeamError(str(e) if str(e).startswith("team ") else f"team {team!r}: {e}") from None
+
+
+def _header_only(path: Path, data: bytes) -> dict:
+    from ..integrity.json_safe import loads
+
+    if len(data) < 8:
+        return {}
+    n = int.from_bytes(data[:8], "little")
+    try:
+        header = loads(data[8 : 8 + n], str(path))
+    except ValueError:
+        return {}  # the full framing check (load_act_weights) names the problem
+    return header if isinstance(header, dict) else {}
+
+
+def _load_checkpoint(kind: str, path: Path, device: str) -> Team:
     from ..algos.checkpoint import CheckpointError, load_checkpoint
     from ..train.trainer import TrainError, latest_checkpoint
 
@@ -167,8 +204,10 @@ def _load_checkpoint(kind: str, path: Path, device: str) -> Team:
             lines = [ln for ln in evals.read_text().splitlines() if ln.strip()]
             if lines:
                 try:
-                    card["eval"] = json.loads(lines[-1])
-                except json.JSONDecodeError:
+                    from ..integrity.json_safe import loads
+
+                    card["eval"] = loads(lines[-1], str(evals))
+                except ValueError:
                     pass
     agents = team_agents(env_id, ck.algo.spec.n_agents, extra.get("dataset"))
     ck.algo.nets.eval()

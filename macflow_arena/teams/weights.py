@@ -19,7 +19,10 @@ from torch import Tensor
 
 from ..algos.base import Algorithm, config_to_dict
 from ..algos.checkpoint import META_KEY, CheckpointError, _import_safetensors, read_tagged
-from .format import TeamError
+from .format import CONFIG, TeamError
+
+TEAM_FIX = ("export the team again (`macflow-arena team export RUN --name NAME --overwrite`) or restore the "
+            "folder from a backup")
 
 WEIGHTS_FORMAT = "macflow-arena/team-weights"
 WEIGHTS_VERSION = 1
@@ -75,7 +78,8 @@ def load_act_weights(path: Path, algo: Algorithm, team: str) -> dict[str, Any]:
     algo, spec and config must equal it.
     """
     try:
-        meta, tensors = read_tagged(path, WEIGHTS_FORMAT, WEIGHTS_VERSION, "team weights file")
+        meta, tensors = read_tagged(path, WEIGHTS_FORMAT, WEIGHTS_VERSION, "team weights file",
+                                    companion=Path(path).parent / CONFIG, fix=TEAM_FIX)
     except CheckpointError as e:
         raise TeamError(f"team {team!r}: {e}") from None
     expect = weights_meta(algo)

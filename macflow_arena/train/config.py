@@ -97,7 +97,9 @@ def read_run_config(run: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
         raise RunConfigError(f"{os.fspath(run)}: not a training run folder ({where}); pass a run name under "
                              f"{runs_dir()} or the folder `macflow-arena train --out` wrote")
     try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        from ..integrity.json_safe import load_file
+
+        cfg = load_file(cfg_path)
     except (OSError, ValueError) as e:  # ValueError: JSONDecodeError and UnicodeDecodeError
         raise RunConfigError(f"{cfg_path}: unreadable run config ({e}); the file is not the JSON "
                              "`macflow-arena train` writes: retrain the run or leave it out") from None

@@ -244,8 +244,12 @@ def load_device_dataset(name_or_path, env_id: str | None = None, device: str | t
             f"or record one with `macflow-arena record {env_id} --behavior scripted --quality expert`"
         )
     spec = team_spec(ds.header)
-    ea = ds.load()
+    ea = ds.load()  # exactly the shards of the manifest snapshot ``ds.manifest`` (a recorder may append meanwhile)
     f = ea.fields
+    if len(ea):
+        from ..data.trainable import check_trainable
+
+        check_trainable(f, ds.layout, ds.agents, f"dataset {ds.name}")  # what `dataset verify` checks too
     if len(ea) == 0:
         raise DatasetMismatchError(f"dataset {ds.name} has no committed episodes")
     steps = ea.steps
@@ -291,7 +295,7 @@ def load_device_dataset(name_or_path, env_id: str | None = None, device: str | t
 
     return DeviceDataset(
         name=ds.name, path=str(ds.path), env_id=rec, spec=spec, header=ds.header,
-        manifest_sha256=manifest_hash(ds.path),
+        manifest_sha256=ds.manifest.sha256 or manifest_hash(ds.path),  # the snapshot loaded, not a later one
         steps=put(steps.astype(np.int64)), step_start=put(ss.astype(np.int64)), obs_start=put(os_.astype(np.int64)),
         obs=put(obs), alive_obs=put(alive_obs.astype(np.float32)), avail=None if avail is None else avail.to(dev),
         actions=actions.to(dev), rewards=put(team_r.astype(np.float32)), terminated=put(team_term.astype(np.float32)),

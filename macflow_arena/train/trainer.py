@@ -154,6 +154,15 @@ def _sampler_seed(seed: int, rank: int) -> int:
     return (int(seed) * 7919 + 1) * 1_000_003 + rank * 104_729
 
 
+def _check_config(cfg: TrainConfig, where: str) -> None:
+    """Types and ranges of every TrainConfig field and override (a hostile run config.json included)."""
+    from ..algos.registry import ALGOS
+    from ..integrity.config_check import check_train_config
+
+    algo_cls = ALGOS[cfg.algo] if isinstance(cfg.algo, str) and cfg.algo in ALGOS else None
+    check_train_config(TrainConfig, cfg.to_dict(), where, algo_cls.Config if algo_cls else None)
+
+
 def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=print) -> TrainResult:
     """Train (or resume) a run. With ``resume``, the run's saved config is used and ``cfg``
     only extends ``steps`` (and evaluation/logging cadence); the data must be the same."""
@@ -178,6 +187,11 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
     if not cfg.dataset:
         raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
+    _check_config(cfg, f"{run_dir / 'config.json'}" if resume is not None else "train options")
+    if resume is None and cfg.name is not None and not cfg.out:
+        from ..integrity.names import check_name
+
+        check_name(cfg.name, "run name")  # BadNameError (a ValueError) before anything is read or written
     cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
     from ..algos.base import config_fields
 
@@ -223,9 +237,13 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         if info.is_main:
             log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
     else:
+        from ..algos.registry import make_config
+        from ..integrity.config_check import expected_shapes
+
         overrides = dict(cfg.overrides)
         if "gamma" in config_fields(cls.Config) and overrides.get("gamma") is None:
             overrides["gamma"] = horizon_gamma(data.mean_episode_steps)  # matched to the data's episodes
+        expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **overrides), "train config")
         algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
         algo.set_obs_stats(data.obs_mean, data.obs_std)
     warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
@@ -242,6 +260,11 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     refs = data.reference_returns
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        from ..integrity.run_files import clean_temp_files, truncate_logs
+
+        clean_temp_files(run_dir)  # left by a kill mid-checkpoint
+        if resume_ckpt is not None:
+            truncate_logs(run_dir, algo.step)  # the steps after the checkpoint are logged again
         from ..algos.base import config_to_dict
 
         _atomic_json(run_dir / "config.json", {
