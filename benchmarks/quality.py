@@ -5,7 +5,8 @@ seeds and write a markdown table of normalized scores (mean and 95% CI over seed
         --algos macflow bc td3bc --steps 3000 --seeds 0 1 2 --jobs 2
 
 An algorithm may carry config overrides as a variant: ``macflow:alpha=100`` or
-``macflow:teacher=per_agent,noise=private`` (a column of its own). Runs are kept
+``macflow:teacher=per_agent,noise=private`` (a column of its own); ``train.NAME=VALUE``
+sets a trainer option instead (``bc:train.encoder=flat`` trains with ``--encoder flat``). Runs are kept
 under ``--runs`` (default ``$MACFLOW_ARENA_HOME/runs/quality``), one folder per
 (env, dataset, variant, seed); a finished run is not trained again, so the script
 can be stopped and resumed, and several invocations (say one per dataset, each
@@ -67,7 +68,11 @@ def train_one(job: dict) -> dict:
                "--threads", "1", "--device", job["device"], "--eval-every", "0", "--eval-episodes", str(job["eval_episodes"]),
                "--ckpt-every", str(job["steps"]), "--no-progress", "--no-tensorboard", "--out", str(folder)]
         for s in job["sets"]:
-            cmd += ["--set", s]
+            if s.startswith("train."):  # a trainer option, e.g. train.encoder=flat -> --encoder flat
+                k, v = s[len("train."):].split("=", 1)
+                cmd += ["--" + k.replace("_", "-"), v]
+            else:
+                cmd += ["--set", s]
         if folder.exists():  # an interrupted run: start it again
             import shutil
 
@@ -141,9 +146,9 @@ def main(argv=None) -> int:
     p.add_argument("--levels", nargs="+", default=["expert", "medium"])
     p.add_argument("--algos", nargs="+", default=["macflow", "bc", "td3bc"], help="ALGO or ALGO:name=value,... variants")
     p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--episodes", type=int, default=1000, help="episodes per recorded dataset")
-    p.add_argument("--eval-episodes", type=int, default=64)
+    p.add_argument("--eval-episodes", type=int, default=256)
     p.add_argument("--preset", default="small")
     p.add_argument("--device", default="cpu")
     p.add_argument("--jobs", type=int, default=1, help="training processes at a time")

@@ -117,7 +117,7 @@ def resolve_config(cfg, spec: TeamSpec):
     """Fill the ``None`` (auto) fields that depend on the action space."""
     auto = {
         "gamma": 0.99 if spec.discrete else 0.995,
-        "alpha": 3.0 if spec.discrete else 1.0,
+        "alpha": 3.0 if spec.discrete else 30.0,
     }
     names = config_fields(type(cfg))
     fill = {k: v for k, v in auto.items() if k in names and getattr(cfg, k) is None}

@@ -26,7 +26,7 @@ from .nets import GaussianHead, PolicyHead, masked_argmax, masked_logits, masked
 @dataclass(frozen=True)
 class BCConfig:
     hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of the policy (presets set them)")
-    lr: float = opt(3e-4, "Adam learning rate")
+    lr: float = opt(3e-3, "Adam learning rate (peak of the cosine schedule)")
     layer_norm: bool = opt(False, "LayerNorm in the policy")
     stochastic: bool = opt(False, "sample at execution instead of taking the mean / the most likely action")
     loss: str = opt("mse", "continuous actions: 'mse' (default), 'beta_nll' or 'gaussian' (learned-variance NLL)")
