@@ -27,7 +27,7 @@ class TeamSpec:
         if self.discrete and self.action_dim < 2:
             raise ValueError("a discrete TeamSpec needs action_dim (number of actions) >= 2")
         if self.entities:
-            from ..envs.layout import is_flat, normalize_layout
+            from .envs.layout import is_flat, normalize_layout
 
             lay = normalize_layout(self.entities, self.obs_dim)
             object.__setattr__(self, "entities", () if is_flat(lay) else lay)
@@ -37,13 +37,13 @@ class TeamSpec:
     @property
     def layout(self) -> tuple:
         """The entity layout, flat when none was given."""
-        from ..envs.layout import flat_layout
+        from .envs.layout import flat_layout
 
         return self.entities or flat_layout(self.obs_dim)
 
     def to_dict(self) -> dict:
         """JSON form (what checkpoints, run configs and teams store)."""
-        from ..envs.layout import layout_to_json
+        from .envs.layout import layout_to_json
 
         d = {k: getattr(self, k) for k in ("n_agents", "obs_dim", "action_dim", "discrete", "state_dim")}
         if self.entities:
