@@ -5,6 +5,7 @@ exported team folders and every shipped team; and ``play --team`` runs where tor
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -194,7 +195,7 @@ def _without_torch(*args: str, home: Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_play_and_video_with_a_team_without_torch(home, tmp_path):
+def test_play_video_and_eval_with_a_team_without_torch(home, tmp_path):
     r = _without_torch("play", "particle/spread", "--team", "spread-macflow", "--seat", "agent_0=scripted",
                        "--headless", "--frames", "20", "--seed", "1", home=home)
     assert r.returncode == 0, r.stderr
@@ -204,6 +205,11 @@ def test_play_and_video_with_a_team_without_torch(home, tmp_path):
                        home=home)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0
+    r = _without_torch("eval", "3m-bc", "--episodes", "4", "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["team"] == "3m-bc" and res["backend"] == "numpy" and res["episodes"] == 4
+    assert res["illegal_actions"] == 0  # the masks hold in the batched evaluation too
     r = _without_torch("play", "particle/spread", "--team", "spread-flowbc", "--headless", "--frames", "5",
                        "--seat", "agent_0=scripted", home=home)
     assert r.returncode != 0 and "needs torch" in r.stderr and "pip install" in r.stderr
