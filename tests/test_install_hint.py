@@ -1,4 +1,5 @@
-"""Without torch, every command that needs it gives the same install hint (issue #12, item 4)."""
+"""Without torch, every command that needs it gives the same install hint (issue #12, item 4); exported
+teams play without it (``tests/test_team_numpy.py``)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,13 @@ def _run(*argv):
     return out.returncode, out.stderr.strip()
 
 
-def test_play_team_train_and_eval_share_one_hint():
+def test_play_run_train_and_eval_share_one_hint(tmp_path):
     hint = torch_hint()
     assert "--index-url https://download.pytorch.org/whl/cpu" in hint and 'macflow-arena[train]' in hint
-    for argv in (["play", "particle/spread", "--team", "spread-bc", "--headless", "--frames", "1"],
+    run = tmp_path / "some-run"  # a training run (not an exported team, which plays in numpy without torch)
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    for argv in (["play", "particle/spread", "--team", str(run), "--headless", "--frames", "1"],
                  ["train", "particle/spread", "--dataset", "x"],
                  ["eval", "some-run"]):
         rc, err = _run(*argv)

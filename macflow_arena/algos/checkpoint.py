@@ -18,7 +18,6 @@ exactly (names, shapes, dtypes) and be finite.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -29,16 +28,13 @@ import torch
 from torch import Tensor
 
 from .. import __version__
+from ..integrity import safetensors_frame as sf
 from ..integrity import weights_digest as wd
-from ..integrity.json_safe import loads as json_loads
+from ..integrity.safetensors_frame import DTYPES, MAX_HEADER, META_KEY, REFUSED_SUFFIXES  # noqa: F401
 from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
 
 FORMAT = "macflow-arena/checkpoint"
 FORMAT_VERSION = 1
-META_KEY = "macflow_arena"
-MAX_HEADER = 32 * 1024 * 1024  # bytes; safetensors allows 100 MB, ours are a few KB
-REFUSED_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
-DTYPES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 class CheckpointError(ValueError):
@@ -119,48 +115,11 @@ def _fail(path: Path, msg: str) -> NoReturn:
 
 
 def check_header(path: Path, data: bytes) -> dict[str, Any]:
-    """Validate the safetensors framing by hand; return the parsed header."""
-    if len(data) < 8:
-        _fail(path, f"file is {len(data)} bytes, too short for a safetensors header")
-    n = int.from_bytes(data[:8], "little")
-    if n > MAX_HEADER:
-        _fail(path, f"header of {n} bytes exceeds the {MAX_HEADER}-byte limit")
-    if 8 + n > len(data):
-        _fail(path, f"header ({n} bytes) runs past the end of the file ({len(data)} bytes)")
+    """Validate the safetensors framing by hand (``integrity.safetensors_frame``); return the parsed header."""
     try:
-        header = json_loads(bytes(data[8 : 8 + n]), "safetensors header", max_bytes=MAX_HEADER)
-    except ValueError as e:
-        _fail(path, f"header is not valid JSON ({e})")
-    if not isinstance(header, dict):
-        _fail(path, "header is not a JSON object")
-    body = len(data) - 8 - n
-    spans = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
-                _fail(path, "__metadata__ must map strings to strings")
-            continue
-        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            _fail(path, f"tensor {name!r}: malformed entry")
-        dt, shape, off = info["dtype"], info["shape"], info["data_offsets"]
-        if dt not in DTYPES:
-            _fail(path, f"tensor {name!r}: unsupported dtype {dt!r}")
-        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
-            _fail(path, f"tensor {name!r}: bad shape {shape!r}")
-        if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off) and 0 <= off[0] <= off[1] <= body):
-            _fail(path, f"tensor {name!r}: data offsets {off!r} outside the {body}-byte data section")
-        if off[1] - off[0] != math.prod(shape) * DTYPES[dt]:
-            _fail(path, f"tensor {name!r}: {off[1] - off[0]} bytes do not hold {dt} {shape}")
-        spans.append((off[0], off[1], name))
-    spans.sort()
-    pos = 0
-    for a, b, name in spans:
-        if a != pos:
-            _fail(path, f"tensor {name!r}: data section has a gap or overlap at byte {a}")
-        pos = b
-    if pos != body:
-        _fail(path, f"data section has {body - pos} trailing bytes")
-    return header
+        return sf.check_header(path, data)
+    except sf.FramingError as e:
+        raise CheckpointError(str(e)) from None
 
 
 CHECKPOINT_FIX = ("restore it (and its .json) from a backup, or delete both to fall back to the previous "
@@ -178,34 +137,10 @@ def read_tagged(path: str | os.PathLike, fmt: str, version: int, what: str, *, c
     (checkpoints, team weights): pickles refused unread, framing checked by hand first, then
     (with ``companion``, the JSON that records the file's checksum) the content checksum."""
     path = Path(path)
-    if path.suffix.lower() in REFUSED_SUFFIXES:
-        _fail(path, f"{path.suffix} files are pickled and can run code when loaded; they are never loaded. Use a .safetensors {what}")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        _fail(path, f"cannot read ({e.strerror or e})")
-    try:
-        header = check_header(path, data)
-    except CheckpointError:
-        if (data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")) or data[:4] == b"PK\x03\x04":
-            _fail(path, f"this is a pickled (torch.save) file, which can run code when loaded; it is refused unread. Use a .safetensors {what}")
-        raise
-    raw = header.get("__metadata__", {}).get(META_KEY)
-    if raw is None:
-        _fail(path, f"not a macflow-arena {what} (no metadata in the header)")
-    try:
-        meta = json_loads(raw, f"{what} metadata")
-    except ValueError as e:
-        _fail(path, f"{what} metadata is not valid JSON ({e})")
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        _fail(path, f"not a macflow-arena {what} (unknown format)")
-    if meta.get("format_version") != version:
-        _fail(path, f"{what} format version {meta.get('format_version')!r}; this release reads version {version}")
-    if companion is not None:
-        try:
-            wd.check(path, data, wd.read_record(companion), companion, fix)
-        except wd.WeightsChecksumError as e:
-            raise CheckpointError(str(e)) from None
+    try:  # the torch-free checks (framing, pickles, tag, checksum), shared with the numpy team loader
+        meta, _, data = sf.read_tagged(path, fmt, version, what, companion=companion, fix=fix)
+    except sf.FramingError as e:
+        raise CheckpointError(str(e)) from None
     st = _import_safetensors()
     try:
         tensors = st.load(data)

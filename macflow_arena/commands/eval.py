@@ -1,4 +1,7 @@
-"""``macflow-arena eval``: score a trained run on the batched env."""
+"""``macflow-arena eval``: score a trained run, or an exported team, on the batched env.
+
+A team folder (or team name) of a one-forward algorithm evaluates in numpy, so
+it needs no torch (``teams/numpy_act.py``); runs and checkpoints need torch."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from .seat_args import add_threads_option
 EXAMPLES = """examples:
   macflow-arena eval particle-spread-macflow-particle-spread-v0-expert-s0 --episodes 100
   macflow-arena eval ./runs/my-run --checkpoint ./runs/my-run/checkpoints/step-00010000.safetensors --json
+  macflow-arena eval spread-macflow --episodes 100      # an exported team (no torch needed)
 """
 
 
@@ -20,7 +24,8 @@ def add_parser(subparsers) -> None:
         description="Evaluate a run's latest checkpoint with decentralized execution on the batched env.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("run", metavar="RUN", help="run name (under $MACFLOW_ARENA_HOME/runs) or folder")
+    p.add_argument("run", metavar="RUN", help="run name (under $MACFLOW_ARENA_HOME/runs) or folder, or a team "
+                   "name or folder (see `macflow-arena team list`)")
     p.add_argument("--episodes", type=int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=int, default=None, help="first evaluation seed (default: the held-out eval seed)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -33,21 +38,59 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    require_torch("evaluation")
-    from ..algos.checkpoint import CheckpointError
-    from ..train.trainer import TrainError, evaluate_run
+def _team_folder(ref: str):
+    """The team folder ``ref`` names (a run or checkpoint: None)."""
+    from ..teams.format import TeamError
+    from ..teams.load import resolve_ref
 
+    try:
+        kind, path = resolve_ref(ref)
+    except TeamError:
+        return None
+    return path if kind == "team" else None
+
+
+def _eval_team(args, folder) -> dict:
+    from ..teams.format import TeamError
+    from ..teams.load import load_team
+    from ..train.evaluate import EVAL_SEED, evaluate
+
+    if args.checkpoint or args.set:
+        raise CommandError("--checkpoint and --set are for runs; a team keeps the execution options it was "
+                           "exported with")
+    try:
+        team = load_team(folder, backend="play")  # numpy when the algorithm has a numpy actor
+        ev = team.card.get("eval") or {}
+        refs = ev.get("reference_returns") or next(
+            (r.get("reference_returns") for r in ev.get("per_run", []) if isinstance(r, dict) and r.get("reference_returns")), None)
+        res = evaluate(team.algo, team.env_id, episodes=args.episodes, seed=EVAL_SEED if args.seed is None else args.seed,
+                       reference=refs)
+    except (TeamError, ValueError) as e:
+        raise CommandError(str(e)) from None
+    res.update(team=team.name, algo=team.algo.name, step="team", backend=getattr(team.algo, "backend", "torch"))
+    return res
+
+
+def run(args) -> int:
     if args.episodes < 1:
         raise CommandError("--episodes must be >= 1")
     from ..threads import apply_threads
 
-    apply_threads(args.threads, "act")
-    try:
-        res = evaluate_run(args.run, episodes=args.episodes, seed=args.seed, device=args.device, checkpoint=args.checkpoint,
-                           execution=args.set)
-    except (TrainError, CheckpointError, ValueError) as e:
-        raise CommandError(str(e)) from None
+    folder = _team_folder(args.run)
+    if folder is not None:
+        apply_threads(args.threads, "act")
+        res = _eval_team(args, folder)
+    else:
+        require_torch("evaluation of a run (an exported team folder evaluates without torch)")
+        from ..algos.checkpoint import CheckpointError
+        from ..train.trainer import TrainError, evaluate_run
+
+        apply_threads(args.threads, "act")
+        try:
+            res = evaluate_run(args.run, episodes=args.episodes, seed=args.seed, device=args.device,
+                               checkpoint=args.checkpoint, execution=args.set)
+        except (TrainError, CheckpointError, ValueError) as e:
+            raise CommandError(str(e)) from None
     if args.json:
         print(json.dumps(res))
         return 0

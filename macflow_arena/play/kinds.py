@@ -109,14 +109,11 @@ def _random(ctx: SeatContext, seats: list[str], arg: str | None):
 
 
 def _team(ctx: SeatContext, seats: list[str], arg: str | None):
-    try:
-        from ..teams.load import load_team
-        from ..teams.policy import TeamPolicy
-    except ImportError as e:
-        from ..install import needs_torch
+    from ..teams.load import load_team
+    from ..teams.policy import TeamPolicy
 
-        raise ValueError(needs_torch("team seats", e)) from None
-    return TeamPolicy(load_team(arg), ctx.env, seats)
+    # numpy for one-forward algorithms (faster at batch 1, no torch needed), torch for the others
+    return TeamPolicy(load_team(arg, backend="play"), ctx.env, seats)
 
 
 for _k in (

@@ -28,8 +28,11 @@ A team folder holds ``weights.safetensors`` (only the modules ``act`` uses,
 ``Algorithm.act_nets``; no optimizer state), ``config.json`` and
 ``MODEL_CARD.md`` (see ``format.py``). User teams live in
 ``$MACFLOW_ARENA_HOME/teams``; shipped ones in the package's ``agents/`` data
-folder. Needs torch (``pip install "macflow-arena[train]"``) to load or export;
-``list_teams`` reads config files only.
+folder. Exporting needs torch (``pip install "macflow-arena[train]"``); a team
+folder of macflow, bc, td3bc or vdn_cql also loads and acts without it
+(``load_team(ref, backend="numpy")``, ``numpy_act.py``: its acting network in
+plain numpy), which ``play``/``video``/``eval`` use; ``list_teams`` reads config
+files only.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ FILES = (WEIGHTS, CONFIG, CARD)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_NAME = 64
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+WEIGHTS_FORMAT = "macflow-arena/team-weights"  # the weights file's header metadata "format"
+WEIGHTS_VERSION = 1
+TEAM_FIX = ("export the team again (`macflow-arena team export RUN --name NAME --overwrite`) or restore the "
+            "folder from a backup")
 
 
 class TeamError(ValueError):

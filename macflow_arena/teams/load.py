@@ -3,6 +3,13 @@
 ``ref`` is a team name (``$MACFLOW_ARENA_HOME/teams/NAME`` first, then the
 shipped ``agents/NAME``, then a training run ``runs/NAME``), a team folder, a
 training run folder (its latest checkpoint) or a ``.safetensors`` checkpoint.
+
+``backend``: ``"torch"`` (``team.algo`` is the ``Algorithm``), ``"numpy"``
+(``team.algo`` is a ``NumpyActor``, ``numpy_act.py``: no torch needed for a
+team folder of macflow, bc, td3bc or vdn_cql), ``"auto"`` (default: torch when
+it is installed, else numpy) or ``"play"`` (numpy whenever the algorithm has a
+numpy actor, which is the faster at batch 1, ``benchmarks/results/team_numpy.md``;
+torch otherwise): what ``play`` and ``video`` use.
 """
 
 from __future__ import annotations
@@ -107,12 +114,61 @@ def resolve_ref(ref: str | os.PathLike) -> tuple[str, Path]:
     raise TeamError(f"no team {s!r}: looked in {', '.join(str(c) for c in candidates)}. Known teams: {listed}")
 
 
-def load_team(ref: str | os.PathLike, device: str = "cpu") -> Team:
-    """Load a team (see the module doc for ``ref``); weights are loaded strictly."""
+BACKENDS = ("auto", "torch", "numpy", "play")
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load_team(ref: str | os.PathLike, device: str = "cpu", backend: str = "auto") -> Team:
+    """Load a team (see the module doc for ``ref`` and ``backend``); weights are loaded strictly."""
+    if backend not in BACKENDS:
+        raise TeamError(f"unknown team backend {backend!r}; use one of {BACKENDS}")
     kind, path = resolve_ref(ref)
+    if backend in ("auto", "play") and kind == "team":
+        from .numpy_load import numpy_capable
+
+        if backend == "play" and numpy_capable(_algo_name(path)):
+            backend = "numpy"
+        elif backend == "auto":
+            backend = "torch" if torch_available() else "numpy"  # numpy_load names a torch-only algorithm
+    if backend in ("auto", "play"):
+        backend = "torch"
     if kind == "team":
+        if backend == "numpy":
+            from .numpy_load import load_numpy_folder
+
+            return load_numpy_folder(path)
+        _need_torch(f"team {path.name!r}")
         return _load_folder(path, device)
-    return _load_checkpoint(kind, path, device)
+    _need_torch(f"{path} (a training run or checkpoint; an exported team folder plays without torch)")
+    team = _load_checkpoint(kind, path, device)
+    if backend == "numpy":
+        from .numpy_act import NUMPY_ACTORS, NumpyActor
+
+        if team.algo.name not in NUMPY_ACTORS:
+            raise TeamError(f"{team.algo.name} acts in torch only (more than one forward pass)")
+        team.algo = NumpyActor.from_algo(team.algo)
+    return team
+
+
+def _algo_name(folder: Path) -> str | None:
+    try:
+        return read_config(folder).get("algo")
+    except TeamError:
+        return None  # the chosen loader reports it
+
+
+def _need_torch(what: str) -> None:
+    if not torch_available():
+        from ..install import needs_torch
+
+        raise TeamError(needs_torch(what))
 
 
 def _load_folder(folder: Path, device: str) -> Team:

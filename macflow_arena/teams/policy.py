@@ -3,9 +3,11 @@
 Each step builds the team's observation ``[1, N, D]`` in the team's agent
 order (seats it does not drive and absent agents, e.g. dead skirmish units,
 are zeros with every action available), calls ``algo.act`` once with a
-``torch.Generator`` seeded from the episode seed (shared-noise MAC-Flow needs
-one seed all agents agree on), and returns the actions of its own seats
-only, legal under their masks. ``latency_ms`` (mean of the last 50
+generator seeded from the episode seed (shared-noise MAC-Flow needs one seed
+all agents agree on), and returns the actions of its own seats only, legal
+under their masks. A numpy team (``team.algo`` a ``NumpyActor``,
+``load_team(..., backend="numpy")``) acts with a ``numpy.random.Generator``
+and never imports torch; a torch team with a ``torch.Generator``. ``latency_ms`` (mean of the last 50
 decisions) and ``hud_line()`` feed the play HUD.
 """
 
@@ -16,7 +18,6 @@ from collections import deque
 from typing import Any, Mapping
 
 import numpy as np
-import torch
 
 from .format import TeamError
 
@@ -46,7 +47,7 @@ def _action_dims(space) -> tuple[int, bool]:
 
 def check_team_fits(team, env) -> None:
     """Raise a TeamError naming the team and the env when the team cannot play ``env``."""
-    from ..algos.base import TeamSpec
+    from ..team_spec import TeamSpec
 
     env = _unwrap(env)
     env_id = getattr(env, "env_id", None) or getattr(env, "metadata", {}).get("name", str(env))
@@ -91,15 +92,24 @@ class TeamPolicy:
         spec = team.spec
         self._obs = np.zeros((1, spec.n_agents, spec.obs_dim), dtype=np.float32)
         self._avail = np.ones((1, spec.n_agents, spec.action_dim), dtype=bool) if spec.discrete else None
-        self.gen = torch.Generator(device=self.algo.device)
-        self.gen.manual_seed(0)
+        self.numpy = getattr(self.algo, "backend", "torch") == "numpy"
+        self.gen = None
+        self.reset(0)
         self._times: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self.decisions = 0
 
     def reset(self, seed: int | None = None) -> None:
         """New episode: the shared noise stream restarts from the episode seed."""
-        if seed is not None:
-            self.gen.manual_seed(int(seed))
+        if seed is None:
+            return
+        if self.numpy:
+            self.gen = np.random.default_rng(int(seed))
+            return
+        if self.gen is None:
+            import torch
+
+            self.gen = torch.Generator(device=self.algo.device)
+        self.gen.manual_seed(int(seed))
 
     @property
     def latency_ms(self) -> float:
@@ -133,9 +143,14 @@ class TeamPolicy:
             else:
                 vec = np.asarray(ob, dtype=np.float32)
             o[0, i, : vec.shape[0]] = vec
-        out_t = self.algo.act(torch.from_numpy(o).to(self.algo.device), self.gen,
-                              None if avail is None else torch.from_numpy(avail).to(self.algo.device))
-        acts = out_t.cpu().numpy()[0]
+        if self.numpy:
+            acts = self.algo.act(o, self.gen, avail)[0]
+        else:
+            import torch
+
+            dev = self.algo.device
+            acts = self.algo.act(torch.from_numpy(o).to(dev), self.gen,
+                                 None if avail is None else torch.from_numpy(avail).to(dev)).cpu().numpy()[0]
         if self.team.spec.discrete:
             out = {a: np.int64(acts[self._index[a]]) for a in mine}
         else:

@@ -19,13 +19,7 @@ from torch import Tensor
 
 from ..algos.base import Algorithm, config_to_dict
 from ..algos.checkpoint import META_KEY, CheckpointError, _import_safetensors, read_tagged
-from .format import CONFIG, TeamError
-
-TEAM_FIX = ("export the team again (`macflow-arena team export RUN --name NAME --overwrite`) or restore the "
-            "folder from a backup")
-
-WEIGHTS_FORMAT = "macflow-arena/team-weights"
-WEIGHTS_VERSION = 1
+from .format import CONFIG, TEAM_FIX, WEIGHTS_FORMAT, WEIGHTS_VERSION, TeamError
 
 
 def act_nets(algo: Algorithm) -> tuple[str, ...]:

@@ -7,6 +7,10 @@ mean return with a 95% bootstrap CI, the normalized score
 ``100 * (R - R_random) / (R_expert - R_random)`` from the dataset manifest's
 reference returns (expert <= random raises), the win rate (skirmish:
 ``battle_won``) and the coverage success rate (cover: ``covered`` at the last step).
+
+``algo`` is a torch ``Algorithm`` or a ``NumpyActor`` (``teams/numpy_act.py``, a
+team loaded without torch: ``macflow-arena eval TEAM``); torch is imported only
+for the former.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import torch
 
 EVAL_SEED = 2_000_000_000  # held out from recording (0.., suite levels) and references (1e9..)
 
@@ -45,19 +48,34 @@ def _split_obs(obs):
     return np.asarray(obs, dtype=np.float32), None
 
 
-@torch.no_grad()
+def _actor(algo):
+    """(reseed(seed) -> generator, act(obs, gen, mask) -> numpy actions) for a torch or a numpy algorithm."""
+    if getattr(algo, "backend", "torch") == "numpy":
+        return np.random.default_rng, algo.act
+    import torch
+
+    gen = torch.Generator(device=algo.device)
+
+    def act(o, g, m):
+        with torch.no_grad():
+            a = algo.act(torch.from_numpy(o).to(algo.device), g, None if m is None else torch.from_numpy(m).to(algo.device))
+        return a.cpu().numpy()
+
+    return gen.manual_seed, act
+
+
 def rollout_returns(algo, venv, episodes: int, seed: int) -> dict[str, np.ndarray]:
     """Returns (and per-episode metrics) of ``episodes`` episodes, the first of each world per round."""
+    reseed, act = _actor(algo)
     b = venv.num_envs
     rets: list[float] = []
     won: list[float] = []
     covered: list[float] = []
     illegal = 0
-    gen = torch.Generator(device=algo.device)
     rnd = 0
     while len(rets) < episodes:
         s = seed + rnd * b
-        gen.manual_seed(s)  # the agreed seed of the round (shared noise needs one; nothing is communicated)
+        gen = reseed(s)  # the agreed seed of the round (shared noise needs one; nothing is communicated)
         obs, _ = venv.reset(seed=s)
         ret = np.zeros(b)
         live = np.ones((b, venv.n_agents), dtype=bool)
@@ -66,9 +84,7 @@ def rollout_returns(algo, venv, episodes: int, seed: int) -> dict[str, np.ndarra
         c = np.full(b, np.nan)
         while not finished.all():
             o, m = _split_obs(obs)
-            a = algo.act(torch.from_numpy(o).to(algo.device), gen,
-                         None if m is None else torch.from_numpy(m).to(algo.device))
-            a = a.cpu().numpy()
+            a = act(o, gen, m)
             obs, rew, term, trunc, info = venv.step(a)
             done = np.asarray(info.get("done", np.zeros(b, dtype=bool)), dtype=bool)
             if "active" in info:
@@ -107,12 +123,15 @@ def evaluate(algo, env_id: str, *, episodes: int = 32, seed: int = EVAL_SEED, re
     if venv.n_agents != spec.n_agents or venv.obs_dim != spec.obs_dim:
         raise ValueError(f"{env_id} has {venv.n_agents} agents with obs_dim {venv.obs_dim}; the algorithm was built "
                          f"for {spec.n_agents} agents with obs_dim {spec.obs_dim}")
-    was_training = algo.nets.training
-    algo.nets.eval()
+    nets = getattr(algo, "nets", None)
+    was_training = getattr(nets, "training", False)
+    if was_training:
+        nets.eval()
     try:
         res = rollout_returns(algo, venv, episodes, seed)
     finally:
-        algo.nets.train(was_training)
+        if was_training:
+            nets.train(True)
         venv.close()
     r = res["returns"]
     lo, hi = bootstrap_ci(r, seed=seed % (2**32))
