@@ -136,19 +136,19 @@ def test_report_set_reevaluates_with_execution_options(runs, tmp_path, capsys, m
                         lambda algo, env_id, **kw: timed.append(algo.config.exec_noise) or real(algo, env_id, **kw))
     out = tmp_path / "centre"
     # mf0 has an eval.jsonl line; --set still evaluates it afresh
-    assert main(["report", str(runs["mf0"]), "--out", str(out), "--episodes", "3", "--set", "exec_noise=0"]) == 0
-    assert "with exec_noise=0" in capsys.readouterr().err
+    assert main(["report", str(runs["mf0"]), "--out", str(out), "--episodes", "3", "--set", "exec_noise=1"]) == 0
+    assert "with exec_noise=1" in capsys.readouterr().err
     md = (out / "report.md").read_text()
-    assert "Execution options (`--set`): `exec_noise=0`, applied to every run" in md
+    assert "Execution options (`--set`): `exec_noise=1`, applied to every run" in md
     summary, per_run = md.split("## Runs")
     assert per_run.splitlines()[2].endswith("| ms/decision | execution |")
     row = _table(per_run)[0]
-    assert row[0] == "mf0" and row[5] == "3" and row[6] == "evaluated" and row[-1] == "exec_noise=0.0"
-    assert timed == [0.0]
-    centre = evaluate_run(runs["mf0"], episodes=3, device="cpu", execution={"exec_noise": 0.0})
-    sampled = evaluate_run(runs["mf0"], episodes=3, device="cpu")
+    assert row[0] == "mf0" and row[5] == "3" and row[6] == "evaluated" and row[-1] == "exec_noise=1.0"
+    assert timed == [1.0]
+    sampled = evaluate_run(runs["mf0"], episodes=3, device="cpu", execution={"exec_noise": 1.0})
+    centre = evaluate_run(runs["mf0"], episodes=3, device="cpu")  # the default: the noise centre
     assert centre["normalized_score"] != sampled["normalized_score"]  # the option matters on this run...
-    assert float(row[4]) == pytest.approx(centre["normalized_score"], abs=0.051)  # ...and the report used it
+    assert float(row[4]) == pytest.approx(sampled["normalized_score"], abs=0.051)  # ...and the report used it
     # without --set: no execution line, no column
     assert main(["report", str(runs["mf0"]), "--out", str(out), "--episodes", "0"]) == 0
     md = (out / "report.md").read_text()

@@ -70,6 +70,7 @@ def test_team_policy_respects_skirmish_masks_and_absent_units(home):
 
 def test_team_policy_acts_only_for_its_seats_and_is_seeded_per_episode(home):
     team = load_team("spread-macflow")
+    team.algo.set_execution(exec_noise=1.0)  # sample the shared noise (the default acts with its centre)
     env = make(SPREAD)
     obs, _ = env.reset(seed=3)
     policy = TeamPolicy(team, env, ["agent_1", "agent_2"])
