@@ -93,7 +93,7 @@ def test_registry_and_errors():
 
 def test_presets_and_auto_fields():
     small = make_config("macflow", CONT, "small")
-    assert small.hidden == (128,) * 3 and small.gamma == 0.995 and small.alpha == 1.0
+    assert small.hidden == (128,) * 3 and small.gamma == 0.995 and small.alpha == 30.0
     paper_c = make_config("macflow", CONT, "paper")
     paper_d = make_config("macflow", DISC, "paper")
     assert paper_c.hidden == (512,) * 4 and paper_d.hidden == (256,) * 4

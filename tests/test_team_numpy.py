@@ -129,6 +129,11 @@ def _team_agree(ref) -> float:
     t = load_team(ref, backend="torch")
     n = load_team(ref, backend="numpy")
     assert n.algo.backend == "numpy" and n.spec == t.spec and n.agents == t.agents and n.label == t.label
+    if getattr(t.algo.config, "exec_noise", 0.0):  # sampled noise: the streams differ, the networks must not
+        import dataclasses
+
+        t.algo.set_execution(exec_noise=0.0)
+        n.algo.config = dataclasses.replace(n.algo.config, exec_noise=0.0)
     return _agree(t.algo, n.algo, batch=16)
 
 
