@@ -117,3 +117,34 @@ def test_bad_layouts_are_refused_with_the_group_named():
         normalize_layout([{"name": "a", "index": [[0, 1], [2]]}], 10)
     lay = normalize_layout([{"name": "a", "index": [[2, 3]]}], 5)
     assert lay[0] == ("self", ((0, 1, 4),))  # unclaimed entries join the agent's own token
+
+
+def test_start_fraction_oversamples_episode_starts(data):
+    import dataclasses
+
+    tagged = dataclasses.replace(data, obs=data.obs.clone(), _nstep={})
+    tagged.obs[:, :, 0] = torch.arange(data.obs.shape[0], dtype=torch.float32)[:, None]
+    b = tagged.sample_transitions(400, torch.Generator().manual_seed(0), start_fraction=0.25)
+    rows = b.obs[:, 0, 0, 0].long().numpy()
+    starts = data.obs_start.numpy()[:-1]
+    assert np.isin(rows[:100], starts).all()  # the first quarter: episodes' first observations
+    assert np.isin(rows[100:], starts).mean() < 0.3  # the rest: uniform over steps (1 in 25 is a start)
+
+
+def test_train_help_renders(capsys):
+    """Every option's help text goes through argparse's % formatting."""
+    from macflow_arena.cli import main
+
+    assert main(["train", "--help"]) == 0  # the CLI turns argparse's exit into a return code
+    assert "--start-fraction" in capsys.readouterr().out
+
+
+def test_float_train_options_parse_as_numbers():
+    import argparse
+
+    from macflow_arena.commands import train as train_cmd
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    train_cmd.add_parser(sub)
+    ns = sub.choices["train"].parse_args(["particle/cover", "--start-fraction", "0.25"])
+    assert ns.start_fraction == 0.25 and isinstance(ns.start_fraction, float)

@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
             p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
                            help=f"{helptext} (default {default})")
         else:
-            typ = int if isinstance(default, int) else str
+            typ = int if isinstance(default, int) else float if isinstance(default, float) else str
             p.add_argument(flag, dest=f.name, type=typ, default=default,
                            help=f"{helptext}" + (f" (default {default})" if default not in (None, "") else ""))
     p.add_argument("--set", dest="set", action="append", default=[], metavar="NAME=VALUE",

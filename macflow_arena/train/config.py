@@ -31,7 +31,9 @@ class TrainConfig:
     sampling: str = opt("transitions", "'transitions': i.i.d. steps (feed-forward networks); 'windows': "
                                        "B windows of --window steps")
     window: int = opt(20, "steps per window (T) with --sampling windows")
-    lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (to 5% of lr at the end; extending --steps on resume stretches it) or 'none'")
+    start_fraction: float = opt(0.0, "with --sampling transitions: this fraction of each batch are episodes' first "
+                                     "steps (cover: 0.25 teaches the team to aim its first move)")
+    lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (down to 5 percent of lr at the end; extending --steps on resume stretches it) or 'none'")
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")
     seed: int = opt(0, "seed of the weights, the sampler and the evaluation")

@@ -163,13 +163,19 @@ class DeviceDataset:
         return self._nstep[key]
 
     def sample_transitions(self, batch_size: int, generator: torch.Generator, *, n_step: int = 1,
-                           gamma: float | None = None) -> Batch:
+                           gamma: float | None = None, start_fraction: float = 0.0) -> Batch:
         """``batch_size`` i.i.d. transitions (a Batch with T = 1), every recorded step equally likely.
         With ``gamma``: ``rewards`` is the return of up to ``n_step`` steps, ``obs[:, 1]`` the
         observation it bootstraps from and ``discount`` gamma^k (k < n_step where the episode ends
-        first; ``terminated`` then says whether it ended terminally). Without: one step, no discount."""
+        first; ``terminated`` then says whether it ended terminally). Without: one step, no discount.
+        ``start_fraction`` of the rows are the first steps of uniformly drawn episodes (the rest uniform
+        over all steps): the decisions where a team picks its joint plan, 1 step in 25-30 otherwise."""
         dev = self.device
         r = torch.randint(self.num_steps, (batch_size,), generator=generator, device=dev)
+        k0 = int(round(batch_size * start_fraction))
+        if k0 > 0:  # oversample episode starts, where a team picks its joint plan
+            ep = torch.randint(self.num_episodes, (k0,), generator=generator, device=dev)
+            r = torch.cat([self.step_start[ep], r[k0:]])
         o0 = self.obs_row[r]
         if gamma is None:
             if n_step != 1:

@@ -197,6 +197,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
 
     if cfg.sampling not in ("transitions", "windows"):
         raise TrainError(f"--sampling {cfg.sampling!r}: use 'transitions' or 'windows'")
+    if not 0.0 <= cfg.start_fraction <= 1.0:
+        raise TrainError(f"--start-fraction {cfg.start_fraction}: use a fraction in [0, 1]")
     device = resolve_device(cfg.device)
     info = distributed.setup(device)
     device = distributed.device_for(info, device)
@@ -322,7 +324,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     def sample():
         if cfg.sampling == "windows":
             return data.sample(cfg.batch_size, cfg.window, gen)
-        return data.sample_transitions(cfg.batch_size, gen, n_step=n_step, gamma=gamma)
+        return data.sample_transitions(cfg.batch_size, gen, n_step=n_step, gamma=gamma,
+                                       start_fraction=cfg.start_fraction)
 
     post: dict[str, str] = {}
     t0, s0 = time.perf_counter(), algo.step
