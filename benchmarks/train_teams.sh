@@ -11,36 +11,38 @@ mkdir -p "$RUNS"
 TEAMS=(
   "spread-bc particle/spread medium bc 3000"
   "tag-bc particle/tag medium bc 3000"
-  "cover-bc particle/cover expert bc 3000"
+  "cover-bc particle/cover expert bc 3000 --start-fraction 0.25"
   "3m-bc skirmish/3m medium bc 3000"
   "2s3z-bc skirmish/2s3z medium bc 3000"
   "spread-macflow particle/spread medium macflow 1500"
   "tag-macflow particle/tag medium macflow 1500"
-  "cover-macflow particle/cover expert macflow 1500"
+  "cover-macflow particle/cover expert macflow 3000 --start-fraction 0.25"
   "3m-macflow skirmish/3m medium macflow 1500"
   "2s3z-macflow skirmish/2s3z medium macflow 1500"
 )
 train_one() {
   local team=$1 env=$2 level=$3 algo=$4 steps=$5 seed=$6
+  shift 6
   local ds="${env/\//-}-v0-$level" out="$RUNS/$team-s$seed"
   [ -f "$out/checkpoints/step-$(printf %08d "$steps").safetensors" ] && return 0
   rm -rf "$out"
   macflow-arena train "$env" --dataset "$ds" --algo "$algo" --steps "$steps" --seed "$seed" \
-    --eval-every 0 --eval-episodes 0 --ckpt-every "$steps" --no-progress --no-tensorboard --out "$out" \
+    --eval-every 0 --eval-episodes 0 --ckpt-every "$steps" --no-progress --no-tensorboard --out "$out" "$@" \
     > "$out.log" 2>&1
   echo "trained $team seed $seed"
 }
 jobs_=()
 for line in "${TEAMS[@]}"; do
   for seed in "${SEEDS[@]}"; do
-    read -r team env level algo steps <<<"$line"
-    train_one "$team" "$env" "$level" "$algo" "$steps" "$seed" &
+    read -r team env level algo steps extra <<<"$line"
+    # shellcheck disable=SC2086  # extra: further train options, split on spaces
+    train_one "$team" "$env" "$level" "$algo" "$steps" "$seed" $extra &
     while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 2; done
   done
 done
 wait
 for line in "${TEAMS[@]}"; do
-  read -r team env level algo steps <<<"$line"
+  read -r team env level algo steps _ <<<"$line"
   runs=(); for seed in "${SEEDS[@]}"; do runs+=("$RUNS/$team-s$seed"); done
   extra=()
   [ "$team" = cover-macflow ] && extra=(--set exec_noise=1)  # the multimodal task: sample the shared noise

@@ -57,11 +57,12 @@ def plan(out: Path, budget: DemoBudget) -> list[Step]:
         "record", ENV, "--behavior", "scripted", "--quality", "expert", "--episodes", str(budget.episodes),
         "--num-envs", str(min(budget.episodes, 1024)), "--reference-episodes", str(budget.reference_episodes),
         "--out", str(data), "--quiet"])]
-    # both with the package's defaults (the settings of the shipped cover teams)
+    # both with the package's defaults and a quarter of each batch from episode starts (the first
+    # decision picks the joint plan; the settings of the shipped cover teams)
     for algo, run in (("macflow", mf), ("bc", bc)):
         steps.append(Step(f"train a {algo} team", [
             "train", ENV, "--dataset", str(data), "--algo", algo, "--preset", "small", "--steps", str(budget.steps),
-            "--batch-size", str(budget.batch_size), "--threads", "1",
+            "--batch-size", str(budget.batch_size), "--start-fraction", "0.25", "--threads", "1",
             "--device", "cpu", "--eval-every", "0", "--eval-episodes", "0", "--no-tensorboard", "--out", str(run)]))
     execs = {mf: MACFLOW_EXEC, bc: []}
     for run in (mf, bc):
