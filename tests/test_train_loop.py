@@ -181,3 +181,12 @@ def test_overrides_are_typed_from_the_dataclass():
     assert got == {"alpha": 3.0, "hidden": (64, 64), "teacher": "per_agent", "normalize_q": False, "gamma": None}
     with pytest.raises(ValueError, match="known: .*alpha"):
         parse_overrides(["alfa=1"], MACFlowConfig)
+
+
+def test_eval_every_with_zero_eval_episodes_skips_evaluation(spread, tmp_path):
+    """`--eval-episodes 0` turns evaluation off even where --eval-every (default 5000) falls due."""
+    from macflow_arena.train.trainer import train
+
+    res = train(tiny_config(spread, tmp_path / "r", steps=4, eval_every=2, eval_episodes=0, ckpt_every=4), log=None)
+    assert res.step == 4 and res.last_eval is None
+    assert (tmp_path / "r" / "checkpoints" / "step-00000004.safetensors").is_file()

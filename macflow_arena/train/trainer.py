@@ -340,7 +340,7 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
                 if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps):
                     logger.log(step, m)
                 is_last = step == cfg.steps
-                if (cfg.eval_every and step % cfg.eval_every == 0) or (is_last and cfg.eval_episodes > 0):
+                if cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last):
                     do_eval()
                 if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last:
                     do_ckpt()
