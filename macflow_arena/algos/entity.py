@@ -120,16 +120,6 @@ class EntityMLP(nn.Module):
     def forward(self, x: Tensor, extra: Tensor | None = None) -> Tensor:
         return self.forward_mem(self.memory(x), extra)
 
-    def attention(self, x: Tensor, extra: Tensor | None = None) -> Tensor | None:
-        """Attention weights [..., M+1, H] (token 0 is the null token), for diagnostics."""
-        if not self.n_tokens:
-            return None
-        mem = self.memory(x)
-        own = mem[0] + (self.extra_proj(extra) if self.extra_proj is not None else 0)
-        q = self.q(F.gelu(own)).unflatten(-1, (self.heads, self.d_head))
-        s = (q.unsqueeze(-3) * mem[1]).sum(-1) * (1.0 / math.sqrt(self.d_head))
-        return torch.softmax(s, -2)
-
 
 def set_obs_stats(module: nn.Module, mean: Tensor, std: Tensor) -> int:
     """Set the statistics of every entity network inside ``module``; returns how many."""

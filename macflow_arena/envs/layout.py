@@ -97,12 +97,6 @@ def is_flat(layout: Sequence) -> bool:
     return len(layout) == 1
 
 
-def describe(layout: Sequence) -> str:
-    """``self 4 + landmarks 3x2 + agents 2x2``."""
-    parts = [f"{name} {len(rows[0])}" if name == SELF else f"{name} {len(rows)}x{len(rows[0])}" for name, rows in layout]
-    return " + ".join(parts)
-
-
 def env_layout(env, obs_dim: int | None = None):
     """The layout an env declares (``entity_groups()`` on its observation layout or task), else flat."""
     if obs_dim is None:
