@@ -147,7 +147,9 @@ def main(argv=None) -> int:
     p.add_argument("--algos", nargs="+", default=["macflow", "bc", "td3bc"], help="ALGO or ALGO:name=value,... variants")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--episodes", type=int, default=1000, help="episodes per recorded dataset")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes per recorded dataset (default: the scenario's dataset_episodes); an existing "
+                        "dataset of another size stops the run (the table must say what it trained on)")
     p.add_argument("--eval-episodes", type=int, default=256)
     p.add_argument("--preset", default="small")
     p.add_argument("--device", default="cpu")
@@ -169,7 +171,18 @@ def main(argv=None) -> int:
     runs = Path(a.runs) if a.runs else home_dir() / "runs" / "quality"
     runs.mkdir(parents=True, exist_ok=True)
     if not a.table_only:
+        from macflow_arena.data.loader import Dataset
+        from macflow_arena.registry import resolve
+
+        if a.episodes is None:
+            a.episodes = resolve(a.env).dataset_episodes
         missing = [q for q in a.levels if not (root / default_name(a.env, q) / "manifest.jsonl").exists()]
+        for q in a.levels:
+            path = root / default_name(a.env, q)
+            if q not in missing and (n := Dataset(path).num_episodes) != a.episodes:
+                raise SystemExit(f"{path} holds {n} episodes, not {a.episodes}: re-record it with "
+                                 f"`macflow-arena record {a.env} --suite --episodes {a.episodes} --overwrite`, "
+                                 f"or pass --episodes {n}")
         if missing:
             record_suite(a.env, root, episodes=a.episodes, levels=tuple(q for q in SUITE if q in missing), mode="create",
                          log=lambda m: print(m, file=sys.stderr))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Retrain the shipped teams (agents/) with the package's defaults, then export them.
 #   bash benchmarks/train_teams.sh [SEEDS...]      (default seeds: 0)
-# Datasets are the recorder's suite (`macflow-arena record ENV --suite --episodes 1000`).
+# Datasets are the recorder's suite (`macflow-arena record ENV --suite`: 5,000 episodes
+# per particle dataset, 1,000 per skirmish one).
 # Two trainings run at a time (one torch thread each); a finished run is skipped.
 set -euo pipefail
 SEEDS=("${@:-0}")

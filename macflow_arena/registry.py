@@ -43,6 +43,7 @@ class EnvEntry:
     task: str
     description: str
     path: Path
+    dataset_episodes: int = 1000  # default episodes per recorded dataset (the scenario's ``dataset_episodes``)
 
     def params(self) -> dict[str, Any]:
         """The scenario parameters from the file (reserved keys removed)."""
@@ -67,6 +68,9 @@ def _scan(root: Path) -> dict[str, EnvEntry]:
         if not isinstance(version, int) or version < 0:
             raise SpecError(f"{path}: version must be a non-negative integer")
         env_id = f"{family}/{name}-v{version}"
+        n_eps = raw.get("dataset_episodes", 1000)
+        if not isinstance(n_eps, int) or isinstance(n_eps, bool) or n_eps < 1:
+            raise SpecError(f"{path}: dataset_episodes must be a positive integer, got {n_eps!r}")
         entries[env_id] = EnvEntry(
             id=env_id,
             family=family,
@@ -75,6 +79,7 @@ def _scan(root: Path) -> dict[str, EnvEntry]:
             task=str(raw["task"]),
             description=str(raw.get("description", "")),
             path=path,
+            dataset_episodes=n_eps,
         )
     return entries
 

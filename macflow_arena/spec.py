@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-RESERVED = ("task", "version", "description")
+RESERVED = ("task", "version", "description", "dataset_episodes")
 
 
 class SpecError(ValueError):

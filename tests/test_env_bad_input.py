@@ -306,6 +306,28 @@ def test_bad_scenario_files(data_root):
     write("task = [unclosed\n")
     with pytest.raises(SpecError, match="not valid TOML"):
         macflow_arena.list_envs()
+    write('task = "spread"\ndataset_episodes = 0\n')
+    with pytest.raises(SpecError, match="dataset_episodes must be a positive integer"):
+        macflow_arena.list_envs()
+
+
+def test_dataset_episodes_is_the_recording_default(data_root):
+    """A scenario's ``dataset_episodes`` is what ``record`` records when --episodes is not given; it is
+    not a task parameter (the env is built without it)."""
+    path = data_root / "envs" / "particle" / "x.toml"
+    path.write_text('task = "spread"\nn_agents = 2\ndataset_episodes = 7\n')
+    assert registry.resolve("particle/x").dataset_episodes == 7
+    assert macflow_arena.make("particle/x").possible_agents == ["agent_0", "agent_1"]
+    from macflow_arena.cli import main
+
+    out = data_root / "ds"
+    assert main(["record", "particle/x", "--out", str(out), "--no-reference", "--quiet", "--num-envs", "4"]) == 0
+    from macflow_arena.data.loader import Dataset
+
+    assert Dataset(out).num_episodes == 7
+    path.write_text('task = "spread"\nn_agents = 2\n')
+    registry._scan.cache_clear()
+    assert registry.resolve("particle/x").dataset_episodes == 1000
 
 
 @pytest.mark.parametrize("bad_id", ["particle/sprad", "particle/spread-v9", "spread", "", "nope/nothing-v0"])

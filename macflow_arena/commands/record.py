@@ -9,7 +9,7 @@ from . import CommandError
 
 EXAMPLES = """examples:
   macflow-arena record particle/spread --behavior scripted --quality expert --episodes 1000
-  macflow-arena record particle/spread --suite --episodes 1000      # expert, medium, medium-replay, random
+  macflow-arena record particle/spread --suite                      # expert, medium, medium-replay, random
   macflow-arena record particle/spread --behavior scripted --epsilon 0.5 --quality mixed --name my-spread
   macflow-arena record particle/spread --behavior sb3 --model ppo_spread.zip --quality expert
   macflow-arena record skirmish/3m --behavior random --episodes 200 --out ./3m-random
@@ -36,7 +36,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quality", default=None,
                    help="quality label: expert, medium, medium-replay, random, human, mixed "
                         "(default: expert for a noiseless script, random for random, else mixed)")
-    p.add_argument("--episodes", type=int, default=1000, help="episodes per dataset (default 1000)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes per dataset (default: the scenario's dataset_episodes, 5000 for the particle "
+                        "tasks, else 1000)")
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian action noise std (continuous actions)")
     p.add_argument("--epsilon", type=float, default=0.0, help="probability of a uniformly random action")
     p.add_argument("--suite", action="store_true", help="record expert, medium, medium-replay and random in one go")
@@ -79,6 +81,8 @@ def run(args) -> int:
     from ..registry import resolve
 
     entry = resolve(args.env)
+    if args.episodes is None:
+        args.episodes = entry.dataset_episodes
     for name in ("episodes", "num_envs", "reference_episodes"):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be >= 1")
