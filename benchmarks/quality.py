@@ -163,6 +163,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="markdown file for the table (default: print only)")
     a = p.parse_args(argv)
 
+    from macflow_arena.registry import resolve
+
+    a.env = resolve(a.env).id  # particle/spread -> particle/spread-v0: the suite's dataset names carry the version
     from macflow_arena.data import datasets_dir, record_suite
     from macflow_arena.data.paths import default_name, home_dir
     from macflow_arena.data.suite import SUITE
@@ -172,7 +175,6 @@ def main(argv=None) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     if not a.table_only:
         from macflow_arena.data.loader import Dataset
-        from macflow_arena.registry import resolve
 
         if a.episodes is None:
             a.episodes = resolve(a.env).dataset_episodes

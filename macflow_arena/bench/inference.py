@@ -20,11 +20,14 @@ INFER = [
 ]
 
 
-def bench_spec():
-    """The benchmark team: 3 agents with spread-like dimensions (obs 14, continuous action 2)."""
+def bench_spec(entities: bool = True):
+    """The benchmark team: particle/spread's (3 agents, obs 14, continuous action 2), read through its
+    entity layout (self, 3 landmarks, 2 other agents) as trained teams are; ``entities=False``: flat MLPs."""
     from ..algos import TeamSpec
+    from ..envs.layout import registered_layout
 
-    return TeamSpec(n_agents=3, obs_dim=14, action_dim=2)
+    return TeamSpec(n_agents=3, obs_dim=14, action_dim=2,
+                    entities=registered_layout("particle/spread", 14) if entities else ())
 
 
 def act_latency(algo, batch: int, budget_s: float, *, min_repeats: int = 5, warmup: int = 3) -> tuple[float, int]:
