@@ -216,6 +216,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     data = load_device_dataset(cfg.dataset, cfg.env, device=device)
     if cfg.encoder not in ("entity", "flat"):
         raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
+    if cfg.compile not in ("auto", "on", "off"):
+        raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
     if cfg.encoder == "flat":
         data.spec = dataclasses.replace(data.spec, entities=())
     spec = data.spec
@@ -305,6 +307,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         )
         paused[0] += time.perf_counter() - t
 
+    if cfg.compile == "on":  # static shapes: every batch has batch_size rows
+        algo.losses = torch.compile(algo.losses, dynamic=False)
     gamma = getattr(algo.config, "gamma", None)
     n_step = int(getattr(algo.config, "n_step", 1))
 
