@@ -16,6 +16,30 @@ from pathlib import Path
 import numpy as np
 
 
+def stuck_report(algo, o, near, d, gen, euler, torch) -> None:
+    """Actions at states where agents stall: 0.1-0.3 from the nearest landmark."""
+    b, n = near.shape
+    lm = o[..., 4 : 4 + 2 * n].reshape(b, n, n, 2)
+    off = torch.gather(lm, 2, d.argmin(-1)[..., None, None].expand(b, n, 1, 2))[:, :, 0]
+    vel = o[..., 0:2]
+    pd = 3.0 * off - 0.9 * vel  # the script's steer(): PD toward the landmark, clipped to the unit disc
+    pd = torch.where(pd.norm(dim=-1, keepdim=True) > 1, pd / pd.norm(dim=-1, keepdim=True), pd)
+    with torch.no_grad():
+        state = gen.get_state()
+        student = algo.act(o, gen)
+        gen.set_state(state)
+        teacher = euler(algo.nets["teacher"], algo.with_id(algo._obs_in(o)), torch.randn(b, n, 2, generator=gen),
+                        algo.config.flow_steps, algo.config.flow_target).clamp(-1, 1)
+        gen.set_state(state)
+    m = (near > 0.1) & (near < 0.3)
+    if not m.any():
+        print("no agent 0.1-0.3 from its nearest landmark at this step")
+        return
+    print(f"agents 0.1-0.3 from their nearest landmark: {int(m.sum())}, mean distance {near[m].mean():.3f}, "
+          f"mean speed {vel.norm(dim=-1)[m].mean():.3f}; action norm: students {student[m].norm(dim=-1).mean():.3f}, "
+          f"teacher {teacher[m].norm(dim=-1).mean():.3f}, expert PD law {pd[m].norm(dim=-1).mean():.3f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run")
@@ -23,6 +47,9 @@ def main(argv=None) -> int:
     p.add_argument("--exec-noise", type=float, default=1.0, help="scale of the students' noise")
     p.add_argument("--fresh", action="store_true", help="draw the noise again every step (default: once per episode)")
     p.add_argument("--episodes", type=int, default=128)
+    p.add_argument("--stuck-step", type=int, default=20,
+                   help="at this step, compare the students', the teacher's and the expert's PD action on agents "
+                        "0.1-0.3 from their nearest landmark")
     a = p.parse_args(argv)
 
     import torch
@@ -55,6 +82,8 @@ def main(argv=None) -> int:
         near = d.min(-1).values
         if t % 3 == 0 or t == venv.max_cycles - 1:
             print(f"| {t} | {perm:.2f} | {near.mean().item():.3f} | {(near < 0.1).float().mean().item():.2f} |")
+        if t == a.stuck_step:
+            stuck_report(algo, o, near, d, gen, euler, torch)
         with torch.no_grad():
             if a.actor == "student":
                 act = algo.act(o, gen)
