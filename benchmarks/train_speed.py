@@ -1,10 +1,13 @@
 """Training cost: updates/s of each algorithm on the device-resident dataset loader
-(the trainer's own sampling + ``algo.update``), both presets, same process.
+(the trainer's own sampling + ``algo.update``), per preset and per compile mode, same process.
 
-    python benchmarks/train_speed.py --device cpu --algos macflow bc td3bc --presets small paper --updates 50
+    python benchmarks/train_speed.py --device cpu --algos macflow bc --presets small --updates 50 --compile off on
 
-Records a small spread expert dataset under $MACFLOW_ARENA_HOME/datasets when missing.
-Writes a markdown table (``--out``); the ratio column is the update time relative to BC.
+Sampling is the trainer's default (i.i.d. transitions, ``--batch-size`` 512); ``--sampling windows``
+with ``--batch-size 16 --window 20`` is the old path. ``--compile off on`` times each algorithm eager
+and through ``torch.compile`` (``train --compile on``; compilation happens in the untimed warm-up) and
+prints the compiled/eager time ratio. Records a small spread expert dataset under
+$MACFLOW_ARENA_HOME/datasets when missing. Writes a markdown table (``--out``).
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ def main(argv=None) -> int:
     p.add_argument("--presets", nargs="+", default=["small", "paper"])
     p.add_argument("--updates", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--window", type=int, default=20)
+    p.add_argument("--sampling", choices=("transitions", "windows"), default="transitions")
+    p.add_argument("--batch-size", type=int, default=512, help="transitions (or windows) per update")
+    p.add_argument("--window", type=int, default=20, help="steps per window with --sampling windows")
+    p.add_argument("--compile", nargs="+", choices=("off", "on"), default=["off"],
+                   help="compile modes to time side by side (ratios against 'off')")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--out", default=None)
@@ -47,23 +53,32 @@ def main(argv=None) -> int:
         if not (ds / "manifest.jsonl").exists():
             record_dataset(a.env, ds, behaviour={"name": "scripted"}, quality="expert", episodes=200, num_envs=200)
     data = load_device_dataset(ds, a.env, device=dev)
-    rows = []
+    rows = {}
     for preset in a.presets:
         for name in a.algos:
-            ups = dataset_update_rate(data, name, preset, dev, batch_size=a.batch_size, window=a.window,
-                                      updates=a.updates, warmup=a.warmup)
-            rows.append((preset, name, ups))
-            print(f"{preset:>6} {name:>8}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
+            for mode in a.compile:
+                ups = dataset_update_rate(data, name, preset, dev, batch_size=a.batch_size, window=a.window,
+                                          updates=a.updates, warmup=a.warmup, sampling=a.sampling,
+                                          compile=mode == "on")
+                rows[preset, name, mode] = ups
+                print(f"{preset:>6} {name:>8} compile {mode:>3}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+    shape = f"{a.batch_size} i.i.d. transitions" if a.sampling == "transitions" else f"{a.batch_size} windows x {a.window} steps"
     lines = [f"# Training cost on {a.env} ({dev}: {gpu}; torch {torch.__version__})", "",
-             f"batch {a.batch_size} windows x {a.window} steps, {a.updates} timed updates after {a.warmup} warm-up", "",
-             "| preset | algo | updates/s | time per update vs bc |", "|---|---|---|---|"]
-    for preset, name, ups in rows:
-        bc = next((u for pr, n, u in rows if pr == preset and n == "bc"), None)
-        lines.append(f"| {preset} | {name} | {ups:.1f} | {bc / ups:.2f}x |" if bc else f"| {preset} | {name} | {ups:.1f} | - |")
+             f"Command: `python benchmarks/train_speed.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
+             f"batch {shape}, {a.updates} timed updates after {a.warmup} warm-up", "",
+             "| preset | algo | compile | updates/s | time per update vs eager | vs bc (same mode) |",
+             "|---|---|---|---|---|---|"]
+    for (preset, name, mode), ups in rows.items():
+        eager = rows.get((preset, name, "off"))
+        bc = rows.get((preset, "bc", mode))
+        vs_eager = f"{eager / ups:.2f}x" if eager else "-"
+        vs_bc = f"{bc / ups:.2f}x" if bc else "-"
+        lines.append(f"| {preset} | {name} | {mode} | {ups:.1f} | {vs_eager} | {vs_bc} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(text)
     return 0
 

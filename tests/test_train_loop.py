@@ -209,3 +209,20 @@ def test_compiled_update_matches_eager(spread, tmp_path):
         assert ha["loss/total"] == pytest.approx(hb["loss/total"], rel=1e-4, abs=1e-6)
     with pytest.raises(TrainError, match="--compile 'fast'"):
         train(tiny_config(spread, tmp_path / "bad", compile="fast"), log=None)
+
+
+def test_time_limit_ends_the_run_with_its_final_checkpoint(spread, tmp_path):
+    """`--time-limit` stops a run at the update it reached, which then ends as at --steps: final
+    checkpoint, metrics line; a negative limit is refused."""
+    from macflow_arena.train.trainer import TrainError, checkpoints, train
+
+    res = train(tiny_config(spread, tmp_path / "r", algo="bc", steps=100000, time_limit=1.0, ckpt_every=0,
+                            log_every=1000), log=None)
+    assert res.stopped_by_time and 0 < res.step < 100000
+    assert [s for s, _ in checkpoints(tmp_path / "r")] == [res.step]
+    last = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == res.step
+    done = train(tiny_config(spread, tmp_path / "q", algo="bc", steps=3, time_limit=60.0), log=None)
+    assert done.step == 3 and not done.stopped_by_time
+    with pytest.raises(TrainError, match="--time-limit -1"):
+        train(tiny_config(spread, tmp_path / "bad", time_limit=-1.0), log=None)

@@ -37,19 +37,35 @@ def update_times(preset: str, device, windows: int, horizon: int, budget: float,
 
 
 def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size: int, window: int, updates: int,
-                        warmup: int) -> float:
-    """Updates/s of ``name`` with the trainer's own sampling from a device-resident dataset (``train.data``)."""
+                        warmup: int, sampling: str = "windows", compile: bool = False) -> float:
+    """Updates/s of ``name`` with the trainer's own sampling from a device-resident dataset (``train.data``):
+    ``windows`` of ``window`` steps or i.i.d. ``transitions`` (with the algorithm's n-step and gamma, as the
+    trainer samples them). ``compile``: the losses through ``torch.compile`` as ``train --compile on``
+    (compilation happens in the warm-up, which is not timed)."""
     import torch
 
-    from ..algos.registry import make
+    from ..algos.base import config_fields
+    from ..algos.registry import get, make
+    from ..train.data import horizon_gamma
 
-    algo = make(name, data.spec, preset, seed=0, device=device)
+    kw = {"gamma": horizon_gamma(data.mean_episode_steps)} if "gamma" in config_fields(get(name).Config) else {}
+    algo = make(name, data.spec, preset, seed=0, device=device, **kw)  # the trainer's discount
+    algo.set_obs_stats(data.obs_mean, data.obs_std)
+    if compile:
+        algo.losses = torch.compile(algo.losses, dynamic=False)
     g = torch.Generator(device=device).manual_seed(0)
-    for _ in range(warmup):
-        algo.update(data.sample(batch_size, window, g))
+    gamma, n_step = getattr(algo.config, "gamma", None), int(getattr(algo.config, "n_step", 1))
+
+    def sample():
+        if sampling == "windows":
+            return data.sample(batch_size, window, g)
+        return data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma)
+
+    for _ in range(max(warmup, 2 if compile else 0)):
+        algo.update(sample())
     sync(device)
     t = time.perf_counter()
     for _ in range(updates):
-        algo.update(data.sample(batch_size, window, g))
+        algo.update(sample())
     sync(device)
     return updates / (time.perf_counter() - t)

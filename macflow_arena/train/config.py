@@ -39,6 +39,9 @@ class TrainConfig:
     compile: str = opt("auto", "torch.compile the update's losses (forward and backward): 'on', 'off', or 'auto' "
                                "(off: on the 2-core CPU a compiled macflow update is 1.3-1.5x faster but the first "
                                "compile takes about 4 minutes, 16 s from the cache)")
+    time_limit: float = opt(0.0, "stop after this many seconds of updates (evaluation and checkpoints not "
+                                 "counted; 0: no limit); the run then ends as at --steps, with its final "
+                                 "evaluation and checkpoint at the update it reached")
     seed: int = opt(0, "seed of the weights, the sampler and the evaluation")
     device: str = opt("auto", "'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1' ...")
     eval_every: int = opt(5000, "evaluate every N updates (0: only at the end)")

@@ -48,6 +48,7 @@ class TrainResult:
     last_eval: dict[str, Any] | None = None
     updates_per_s: float = float("nan")
     algo: Any = None  # the trained Algorithm
+    stopped_by_time: bool = False  # --time-limit ended the run before --steps
 
 
 def resolve_device(device: str) -> str:
@@ -180,7 +181,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
             raise TrainError(str(e)) from None
         saved = saved_all["train"]
         new_steps = cfg.steps
-        keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress", "tensorboard", "threads")}
+        keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress",
+                                             "tensorboard", "threads", "time_limit", "compile")}
         cfg = TrainConfig.from_dict({**saved, **keep, "steps": max(new_steps, 0) or saved["steps"]})
         resume_ckpt = latest_checkpoint(run_dir)
     if not cfg.env:
@@ -218,6 +220,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
     if cfg.compile not in ("auto", "on", "off"):
         raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
+    if not cfg.time_limit >= 0:
+        raise TrainError(f"--time-limit {cfg.time_limit}: use seconds >= 0 (0: no limit)")
     if cfg.encoder == "flat":
         data.spec = dataclasses.replace(data.spec, entities=())
     spec = data.spec
@@ -333,17 +337,22 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
 
     post: dict[str, str] = {}
     t0, s0 = time.perf_counter(), algo.step
+    if cfg.time_limit and info.world_size > 1:
+        raise TrainError("--time-limit with several ranks: the ranks would stop at different updates; use --steps")
+    out_of_time = False
     try:
-        while algo.step < cfg.steps:
+        while algo.step < cfg.steps and not out_of_time:
             batch = sample()
             set_lr(algo.step)
             m = algo.update(batch)
             step = algo.step
             result.history.append({"step": step, **m})
+            out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 - paused[0] >= cfg.time_limit
+            result.stopped_by_time = out_of_time and step < cfg.steps
             if info.is_main:
-                if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps):
+                is_last = step == cfg.steps or out_of_time
+                if cfg.log_every and (step % cfg.log_every == 0 or is_last):
                     logger.log(step, m)
-                is_last = step == cfg.steps
                 if cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last):
                     do_eval()
                 if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last:
@@ -368,6 +377,8 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     result.algo = algo
     if info.is_main:
         msg = f"{run_dir}: {algo.step} updates ({result.updates_per_s:.1f}/s)"
+        if result.stopped_by_time:
+            msg += f", stopped by --time-limit {cfg.time_limit:g} s"
         if result.last_eval:
             ev = result.last_eval
             msg += f"; eval return {ev['return_mean']:.3f}"
