@@ -153,3 +153,18 @@ def test_team_spec_layout_round_trips_through_json():
     back = TeamSpec.from_dict(json.loads(json.dumps(d)))
     assert back == SPEC and back.to_dict() == d
     assert TeamSpec(3, 14, 2).to_dict().get("entities") is None
+
+
+def test_flowbc_execution_noise_scales_the_start_of_the_flow():
+    """flowbc samples its learned distribution by default; exec_noise=0 integrates the flow from x0 = 0,
+    the same action whatever the generator (an execution option, changeable on a trained run)."""
+    algo = make("flowbc", SPEC, "small", seed=0, hidden=(32, 32))
+    assert algo.config.exec_noise == 1.0 and "exec_noise" in algo.exec_fields
+    obs = torch.randn(5, SPEC.n_agents, SPEC.obs_dim)
+    a1 = algo.act(obs, torch.Generator().manual_seed(1))
+    a2 = algo.act(obs, torch.Generator().manual_seed(2))
+    assert not torch.allclose(a1, a2)
+    algo.set_execution(exec_noise=0.0)
+    b1 = algo.act(obs, torch.Generator().manual_seed(1))
+    b2 = algo.act(obs, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(b1, b2)

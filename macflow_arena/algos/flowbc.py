@@ -27,18 +27,23 @@ class FlowBCConfig:
     teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
     layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
     flow_target: str = opt("x1", "'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper)")
+    exec_noise: float = opt(1.0, "execution only: scale of the starting noise x0 (1, default: sample the learned "
+                                 "distribution; 0: the deterministic flow from x0 = 0)")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
         check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("FlowBCConfig.flow_steps must be >= 1")
+        if not self.exec_noise >= 0:
+            raise ValueError(f"FlowBCConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
 
 class FlowBC(Algorithm):
     name = "flowbc"
     Config = FlowBCConfig
     act_nets = ("teacher",)
+    exec_fields = ("exec_noise",)
 
     def build(self):
         s, c = self.spec, self.config
@@ -64,5 +69,7 @@ class FlowBC(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         x0 = torch.randn((obs.shape[0], self.spec.n_agents, self.spec.action_dim), generator=generator, device=self.device)
+        if self.config.exec_noise != 1.0:
+            x0 = x0 * self.config.exec_noise
         x = euler(self.nets["teacher"], self.with_id(obs), x0, self.config.flow_steps, self.config.flow_target)
         return masked_argmax(x, avail) if self.spec.discrete else x.clamp(-1, 1)
