@@ -23,7 +23,7 @@ from .nets import euler, make_field, masked_argmax
 class FlowBCConfig:
     hidden: tuple[int, ...] = opt((128, 128, 128), "hidden widths of the velocity field (presets set them)")
     lr: float = opt(3e-3, "Adam learning rate (peak of the cosine schedule; 3e-3 measured on spread expert)")
-    flow_steps: int = opt(10, "Euler steps K per decision")
+    flow_steps: int = opt(10, "Euler steps K per decision (also an execution option of a trained run)")
     teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
     layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
     flow_target: str = opt("x1", "'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper)")
@@ -43,7 +43,7 @@ class FlowBC(Algorithm):
     name = "flowbc"
     Config = FlowBCConfig
     act_nets = ("teacher",)
-    exec_fields = ("exec_noise",)
+    exec_fields = ("exec_noise", "flow_steps")  # both only change how a trained field is integrated
 
     def build(self):
         s, c = self.spec, self.config
