@@ -37,8 +37,8 @@ class TrainConfig:
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")
     compile: str = opt("auto", "torch.compile the update's losses (forward and backward): 'on', 'off', or 'auto' "
-                               "(off: on the 2-core CPU a compiled macflow update is 1.3-1.5x faster but the first "
-                               "compile takes about 4 minutes, 16 s from the cache)")
+                               "(eager: on the 2-core CPU a compiled macflow update took 0.84x the eager time and a "
+                               "cold compile about 4 minutes; benchmarks/results/train_speed_cpu_compile.md)")
     time_limit: float = opt(0.0, "stop after this many seconds of updates (evaluation and checkpoints not "
                                  "counted; 0: no limit); the run then ends as at --steps, with its final "
                                  "evaluation and checkpoint at the update it reached")
