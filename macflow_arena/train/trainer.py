@@ -197,6 +197,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
     from ..algos.base import config_fields
 
+    if cfg.compile not in ("auto", "on", "off"):
+        raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
+    if not cfg.time_limit >= 0:
+        raise TrainError(f"--time-limit {cfg.time_limit}: use seconds >= 0 (0: no limit)")
     if cfg.sampling not in ("transitions", "windows"):
         raise TrainError(f"--sampling {cfg.sampling!r}: use 'transitions' or 'windows'")
     if not 0.0 <= cfg.start_fraction <= 1.0:
@@ -218,10 +222,6 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
     data = load_device_dataset(cfg.dataset, cfg.env, device=device)
     if cfg.encoder not in ("entity", "flat"):
         raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
-    if cfg.compile not in ("auto", "on", "off"):
-        raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
-    if not cfg.time_limit >= 0:
-        raise TrainError(f"--time-limit {cfg.time_limit}: use seconds >= 0 (0: no limit)")
     if cfg.encoder == "flat":
         data.spec = dataclasses.replace(data.spec, entities=())
     spec = data.spec
