@@ -168,3 +168,27 @@ def test_flowbc_execution_noise_scales_the_start_of_the_flow():
     b1 = algo.act(obs, torch.Generator().manual_seed(1))
     b2 = algo.act(obs, torch.Generator().manual_seed(2))
     torch.testing.assert_close(b1, b2)
+
+
+def test_shared_encodings_change_no_value_and_no_gradient():
+    """The update computes each network's entity encoding of o once: the frozen critic of the
+    Q term and the teacher's Euler sampler reuse the trained calls' encodings (detached rows)."""
+    from macflow_arena.algos.entity import rows
+    from macflow_arena.algos.nets import Critic, make_field
+
+    torch.manual_seed(0)
+    critic = Critic(SPEC, (32, 32), ensemble=2)
+    o, a = torch.randn(6, 3, 17), torch.randn(6, 3, 2, requires_grad=True)
+    mem = critic.memory(o)
+    assert torch.equal(critic(o, a, mem=mem), critic(o, a))
+    q_ref = critic(o[:4], a[:4], frozen=True)
+    (g_ref,) = torch.autograd.grad(q_ref.sum(), a)
+    q = critic(o[:4], a[:4], frozen=True, mem=rows(mem, 4))
+    (g,) = torch.autograd.grad(q.sum(), a)
+    assert torch.allclose(q, q_ref, atol=1e-6) and torch.allclose(g, g_ref, atol=1e-6)
+    critic.zero_grad()
+    critic(o[:4], a[:4], frozen=True, mem=rows(mem, 4)).sum().backward()
+    assert all(p.grad is None or not p.grad.any() for p in critic.parameters())  # frozen: no weight moves
+    field = make_field("joint", SPEC, (32, 32))
+    z = torch.randn(4, 3, 2)
+    assert torch.allclose(euler(field, o[:4], z, 3, mem=rows(field.encode(o), 4)), euler(field, o[:4], z, 3), atol=1e-6)

@@ -92,16 +92,16 @@ FLOW_TARGETS = ("x1", "velocity")
 
 
 def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau: Tensor, w: Tensor,
-                       target: str = "x1") -> Tensor:
+                       target: str = "x1", mem=None) -> Tensor:
     """Flow-matching BC along x_tau = (1 - tau) x0 + tau x1, weighted by ``w`` ([..., N]; the
     action axis is averaged).
 
     ``target="x1"`` (default): the network predicts the clean action, loss ||f - x1||^2 (its
     velocity is (f - x_tau) / (1 - tau)). ``"velocity"`` (the paper's): ||f - (x1 - x0)||^2, which
     is the x1 error weighted by 1 / (1 - tau)^2 and spends itself on flow times near 1, where the
-    action is already decided."""
+    action is already decided. ``mem``: ``field.encode(o)``, when the caller reuses it."""
     xt = (1 - tau) * x0 + tau * x1
-    out = field(o, xt, tau)
+    out = field(o, xt, tau) if mem is None else field.forward_h(mem, xt, tau)
     goal = x1 if target == "x1" else x1 - x0
     return masked_mean(((out - goal) ** 2).mean(-1), w)
 

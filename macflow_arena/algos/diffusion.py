@@ -26,6 +26,7 @@ from torch import Tensor
 
 from .base import Algorithm, check_choice, ens_agg, masked_mean, mix, opt
 from .batch import Batch
+from .entity import rows
 from .nets import Critic, make_field
 
 
@@ -128,7 +129,8 @@ class Diffusion(Algorithm):
         w = b.mask[..., None] * alive_t
         with torch.no_grad():
             y = self._target(b, o[:, 1:])
-        q = mix(self.nets["critic"](o_t, b.actions), alive_t, "mean")
+        mem = self.nets["critic"].memory(o_t)  # the entity encoding, shared with the Q term
+        q = mix(self.nets["critic"](o_t, b.actions, mem=mem), alive_t, "mean")
         critic_loss = masked_mean(((q - y) ** 2).mean(0), b.mask)
 
         k = torch.randint(0, c.steps, (B, T, N if c.denoiser == "per_agent" else 1, 1), generator=self.gen, device=self.device)
@@ -141,7 +143,7 @@ class Diffusion(Algorithm):
         metrics = {"critic/loss": critic_loss, "critic/q_mean": masked_mean(q.mean(0), b.mask), "actor/bc_loss": bc}
         if c.eta > 0:
             a0 = ((xk - (1 - ab).sqrt() * eps_hat) / ab.sqrt()).clamp(-1, 1)
-            q_pi = mix(self.nets["critic"](o_t, a0, frozen=True).mean(0), alive_t, "mean")
+            q_pi = mix(self.nets["critic"](o_t, a0, frozen=True, mem=rows(mem, B)).mean(0), alive_t, "mean")
             q_loss = -c.eta * masked_mean(q_pi, b.mask) / masked_mean(q_pi.abs(), b.mask).detach().clamp_min(1e-8)
             total = total + q_loss
             metrics.update({"actor/q_loss": q_loss, "actor/q_mean": masked_mean(q_pi, b.mask)})

@@ -117,8 +117,18 @@ class EntityMLP(nn.Module):
         a = (torch.softmax(s, -2).unsqueeze(-1) * v).sum(-3)  # [..., H, dh]
         return self.trunk(torch.cat([own, a.flatten(-2)], -1))
 
-    def forward(self, x: Tensor, extra: Tensor | None = None) -> Tensor:
-        return self.forward_mem(self.memory(x), extra)
+    def forward(self, x: Tensor, extra: Tensor | None = None, mem: tuple[Tensor, ...] | None = None) -> Tensor:
+        """``mem``: ``memory(x)`` computed before (shared between calls on the same rows)."""
+        return self.forward_mem(self.memory(x) if mem is None else mem, extra)
+
+
+def rows(mem, k: int, detach: bool = True):
+    """The first ``k`` rows (leading axis) of a memory (nested tuples/lists of tensors), detached:
+    a sampler or a frozen critic reuses what a trained call on the whole batch computed."""
+    if isinstance(mem, (tuple, list)):
+        return type(mem)(rows(m, k, detach) for m in mem)
+    m = mem[:k]
+    return m.detach() if detach else m
 
 
 def set_obs_stats(module: nn.Module, mean: Tensor, std: Tensor) -> int:

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from .base import FLOW_TARGETS, Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
 from .batch import Batch
+from .entity import rows
 from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits
 
 
@@ -150,7 +151,8 @@ class MACFlow(Algorithm):
             q_all = nets["critic"](o_t)  # [E, B, T, N, n]
             q_data = q_all.gather(-1, b.actions.expand(q_all.shape[0], *b.actions.shape)[..., None])[..., 0]
         else:
-            q_data = nets["critic"](o_t, b.actions)  # [E, B, T, N]
+            mem_c = nets["critic"].memory(o_t)  # the entity encoding, shared with the Q term below
+            q_data = nets["critic"](o_t, b.actions, mem=mem_c)  # [E, B, T, N]
         q_mix = mix(q_data, alive_t, self.mix_how)  # [E, B, T]
         critic_loss = masked_mean(((q_mix - y) ** 2).mean(0), b.mask)
 
@@ -158,13 +160,14 @@ class MACFlow(Algorithm):
         x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
-        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target)
+        mem_t = nets["teacher"].encode(o_t)  # shared with the Euler sampler below
+        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target, mem=mem_t)
 
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
         ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
         z = self.randn(k, T, N, A)
         mu = nets["student"](ok, self.z_in(z))
-        target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target)
+        target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
         if s.discrete:
             av = avail_t[:k]
             logits = masked_logits(mu, av)
@@ -175,7 +178,7 @@ class MACFlow(Algorithm):
             q_pi = (pi * q_all[:, :k].detach().mean(0)).sum(-1)  # expected Q under the masked softmax
         else:
             distill = masked_mean(((mu - target.clamp(-1, 1)) ** 2).mean(-1), wk)
-            q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True).mean(0)
+            q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True, mem=rows(mem_c, k)).mean(0)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
         lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
         q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)

@@ -31,11 +31,11 @@ def time_features(t: Tensor, n_freq: int = 4) -> Tensor:
 TIME_DIM = 1 + 2 * 4
 
 
-def run_frozen(net: nn.Module, *args: Tensor) -> Tensor:
-    """``net(*args)`` with detached parameters: gradients reach the inputs but no weight
+def run_frozen(net: nn.Module, *args: Tensor, **kwargs) -> Tensor:
+    """``net(*args, **kwargs)`` with detached parameters: gradients reach the inputs but no weight
     (a critic used as a fixed function inside an actor's loss)."""
     params = {k: v.detach() for k, v in net.named_parameters()}
-    return torch.func.functional_call(net, params, args)
+    return torch.func.functional_call(net, params, args, kwargs)
 
 
 class Critic(nn.Module):
@@ -53,9 +53,16 @@ class Critic(nn.Module):
         # Separate networks: on CPUs E small calls beat one batched call per layer.
         self.heads = nn.ModuleList(EntityMLP(spec, extra, hidden, d_out, layer_norm) for _ in range(ensemble))
 
-    def forward(self, o: Tensor, a: Tensor | None = None, frozen: bool = False) -> Tensor:
+    def memory(self, o: Tensor) -> list:
+        """Each head's action-independent part of ``o`` (``EntityMLP.memory``), to share between calls."""
+        return [h.memory(o) for h in self.heads]
+
+    def forward(self, o: Tensor, a: Tensor | None = None, frozen: bool = False, mem: list | None = None) -> Tensor:
+        """``mem``: ``memory(o)`` from an earlier call on the same rows (with ``frozen``, pass it
+        detached: ``entity.rows(mem, k)``), so the entity encoding is not computed twice."""
         args = (o,) if self.discrete else (o, a)
-        q = torch.stack([run_frozen(h, *args) if frozen else h(*args) for h in self.heads])
+        mems = [None] * len(self.heads) if mem is None else mem
+        q = torch.stack([run_frozen(h, *args, mem=m) if frozen else h(*args, mem=m) for h, m in zip(self.heads, mems)])
         return q if self.discrete else q[..., 0]
 
 
@@ -142,10 +149,11 @@ def make_field(kind: str, spec, hidden: Sequence[int], layer_norm: bool = False)
 
 
 @torch.no_grad()
-def euler(field: nn.Module, o: Tensor, x0: Tensor, steps: int, target: str = "x1") -> Tensor:
+def euler(field: nn.Module, o: Tensor, x0: Tensor, steps: int, target: str = "x1", mem=None) -> Tensor:
     """Integrate the flow from t=0 (x0, the noise) to t=1 with K Euler steps. ``target``: what the
-    field predicts, the clean action ``x1`` (velocity (f - x) / (1 - t)) or the ``velocity``."""
-    h = field.encode(o)
+    field predicts, the clean action ``x1`` (velocity (f - x) / (1 - t)) or the ``velocity``.
+    ``mem``: ``field.encode(o)`` computed before (the flow loss's, on the same rows)."""
+    h = field.encode(o) if mem is None else mem
     x = x0
     t = x0.new_empty(*x0.shape[:-2], 1, 1)
     for k in range(steps):

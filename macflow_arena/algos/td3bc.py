@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .base import Algorithm, check_choice, ens_agg, masked_mean, mix, opt
 from .batch import Batch
+from .entity import rows
 from .nets import Critic, PolicyHead
 
 
@@ -78,13 +79,14 @@ class TD3BC(Algorithm):
         o_t, alive_t = o[:, :-1], b.alive[:, :-1]
         with torch.no_grad():
             y = self._target(b, o[:, 1:])
-        q = mix(self.nets["critic"](o_t, b.actions), alive_t, "mean")  # [E, B, T]
+        mem = self.nets["critic"].memory(o_t)  # the entity encoding, shared with the actor's Q term
+        q = mix(self.nets["critic"](o_t, b.actions, mem=mem), alive_t, "mean")  # [E, B, T]
         critic_loss = masked_mean(((q - y) ** 2).mean(0), b.mask)
         metrics = {"critic/loss": critic_loss, "critic/q_mean": masked_mean(q.mean(0), b.mask)}
         total = critic_loss
         if self._actor_step():
             pi = torch.tanh(self.nets["actor"](o_t))
-            q_pi = mix(self.nets["critic"](o_t, pi, frozen=True).mean(0), alive_t, "mean")
+            q_pi = mix(self.nets["critic"](o_t, pi, frozen=True, mem=rows(mem, o_t.shape[0])).mean(0), alive_t, "mean")
             lam = c.alpha / masked_mean(q_pi.abs(), b.mask).detach().clamp_min(1e-8)
             w = b.mask[..., None] * alive_t
             bc = masked_mean(((pi - b.actions) ** 2).mean(-1), w)
