@@ -6,7 +6,8 @@
 Sampling is the trainer's default (i.i.d. transitions, ``--batch-size`` 512); ``--sampling windows``
 with ``--batch-size 16 --window 20`` is the old path. ``--compile off on`` times each algorithm eager
 and through ``torch.compile`` (``train --compile on``; compilation happens in the untimed warm-up) and
-prints the compiled/eager time ratio. Records a small spread expert dataset under
+prints the compiled/eager time ratio. An algorithm may carry config overrides (``macflow:flow_steps=2``):
+a row of its own. Records a small spread expert dataset under
 $MACFLOW_ARENA_HOME/datasets when missing. Writes a markdown table (``--out``).
 """
 
@@ -22,7 +23,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="particle/spread")
     p.add_argument("--dataset", default=None, help="dataset (default: record ENV expert, 200 episodes)")
-    p.add_argument("--algos", nargs="+", default=["macflow", "bc", "td3bc"])
+    p.add_argument("--algos", nargs="+", metavar="ALGO[:NAME=VALUE,...]", default=["macflow", "bc", "td3bc"])
     p.add_argument("--presets", nargs="+", default=["small", "paper"])
     p.add_argument("--updates", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
@@ -41,7 +42,9 @@ def main(argv=None) -> int:
     if a.threads > 0:
         torch.set_num_threads(a.threads)
 
+    from macflow_arena.algos.registry import get
     from macflow_arena.bench.train import dataset_update_rate
+    from macflow_arena.train.config import parse_overrides
     from macflow_arena.data import datasets_dir, record_dataset
     from macflow_arena.train.data import load_device_dataset
     from macflow_arena.train.trainer import resolve_device
@@ -56,10 +59,15 @@ def main(argv=None) -> int:
     rows = {}
     for preset in a.presets:
         for name in a.algos:
+            algo, _, sets = name.partition(":")
+            try:
+                overrides = parse_overrides([s for s in sets.split(",") if s], get(algo).Config)
+            except (KeyError, ValueError) as e:
+                raise SystemExit(f"bad algorithm {name!r}: {e}") from None
             for mode in a.compile:
-                ups = dataset_update_rate(data, name, preset, dev, batch_size=a.batch_size, window=a.window,
+                ups = dataset_update_rate(data, algo, preset, dev, batch_size=a.batch_size, window=a.window,
                                           updates=a.updates, warmup=a.warmup, sampling=a.sampling,
-                                          compile=mode == "on")
+                                          compile=mode == "on", overrides=overrides)
                 rows[preset, name, mode] = ups
                 print(f"{preset:>6} {name:>8} compile {mode:>3}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"

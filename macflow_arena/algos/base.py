@@ -208,6 +208,8 @@ class Algorithm:
         return False
 
     def adam(self, params) -> torch.optim.Optimizer:
+        """Adam at ``config.lr``; ``params`` may be parameter groups with their own ``lr`` and
+        ``peak_lr`` (the peak the trainer's schedule scales; default ``config.lr``)."""
         params = list(params)
         try:  # the fused kernel (CPU and CUDA, torch >= 2.4) is several times faster
             return torch.optim.Adam(params, lr=self.config.lr, fused=True)

@@ -324,10 +324,10 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         if cfg.lr_decay == "none":
             return
         frac = min(step / max(cfg.steps, 1), 1.0)
-        lr = base_lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
+        scale = 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac))
         for o in algo.optimizers.values():
             for g in o.param_groups:
-                g["lr"] = lr
+                g["lr"] = g.get("peak_lr", base_lr) * scale
 
     def sample():
         if cfg.sampling == "windows":
