@@ -79,6 +79,10 @@ def test_export_refuses_overwrite_bad_names_and_mixed_runs(home, tmp_path):
     for bad in ("Spread", "-x", "a b", "../x", "a/b", "", "x" * 65):
         with pytest.raises(TeamError, match="bad team name"):
             export_team([run0], bad, episodes=1)
+    # ranking candidates needs the critic, which a team does not ship
+    with pytest.raises(TeamError, match="exec_candidates=4.*critic.*exec_candidates=1"):
+        export_team([run0], "best-of", out_dir=tmp_path / "best-of", episodes=1, execution=["exec_candidates=4"])
+    assert not (tmp_path / "best-of").exists()
     # a run with another training setting is not another seed of the same team
     other = tmp_path / "other"
     shutil.copytree(run0, other)

@@ -67,6 +67,11 @@ class MACFlowConfig:
     exec_noise_hold: bool = opt(True, "execution only: keep the episode's noise z for all its steps (drawn once from "
                                       "the agreed per-episode seed) instead of a fresh draw each step, so the team "
                                       "keeps one joint plan")
+    exec_candidates: int = opt(1, "execution only: each agent draws this many noises z (the first is the centre "
+                                  "z = exec_noise * the draw; the others N(0, 1) draws from the agreed generator, "
+                                  "held for the episode like the first under exec_noise_hold), runs its student on each and takes the action its own "
+                                  "critic Q_i(o_i, a) ranks best (decentralized: under IGM the joint argmax is "
+                                  "each agent's). 1 (default): one student forward")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
@@ -77,6 +82,8 @@ class MACFlowConfig:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         if self.actor_lr is not None and not 0 < self.actor_lr < 1:
             raise ValueError(f"MACFlowConfig.actor_lr must be in (0, 1), got {self.actor_lr}")
+        if not 1 <= self.exec_candidates <= 4096:
+            raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 4096], got {self.exec_candidates}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
@@ -84,7 +91,7 @@ class MACFlowConfig:
 class MACFlow(Algorithm):
     name = "macflow"
     Config = MACFlowConfig
-    exec_fields = ("exec_noise", "exec_noise_hold")
+    exec_fields = ("exec_noise", "exec_noise_hold", "exec_candidates")
     act_nets = ("student",)
 
     def build(self):
@@ -219,11 +226,31 @@ class MACFlow(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         B, N, A = obs.shape[0], self.spec.n_agents, self.spec.action_dim
+        m = self.config.exec_candidates
         state = generator.get_state() if self.config.exec_noise_hold else None
-        z = torch.randn((B, N, A), generator=generator, device=self.device)
-        if state is not None:  # the same draw at every step until the episode's seed is set again
+        z = torch.randn((m, B, N, A), generator=generator, device=self.device)
+        if state is not None:  # the same draws at every step until the episode's seed is set again
             generator.set_state(state)
         if self.config.exec_noise != 1.0:
-            z = z * self.config.exec_noise
-        out = self.nets["student"](self.with_id(obs), self.z_in(z))
+            z[0] = z[0] * self.config.exec_noise
+        o = self.with_id(obs)
+        if m > 1:
+            return self._best_of(o, z, avail)
+        out = self.nets["student"](o, self.z_in(z[0]))
         return masked_argmax(out, avail) if self.spec.discrete else out.clamp(-1, 1)
+
+    def _best_of(self, o: Tensor, z: Tensor, avail) -> Tensor:
+        """A student action per noise of ``z`` ([M, B, N, A]) for each agent; each agent keeps the
+        one its critic's mean Q_i(o_i, a) ranks best (its own observation only)."""
+        m = z.shape[0]
+        oo = o.expand(m, *o.shape)
+        out = self.nets["student"](oo, self.z_in(z))
+        if self.spec.discrete:
+            av = None if avail is None else avail.expand(m, *avail.shape)
+            a = masked_argmax(out, av)  # [M, B, N]
+            q = self.nets["critic"](oo).mean(0).gather(-1, a[..., None])[..., 0]
+            return a.gather(0, q.argmax(0)[None])[0]
+        a = out.clamp(-1, 1)
+        q = self.nets["critic"](oo, a).mean(0)  # [M, B, N]
+        best = q.argmax(0)  # [B, N]
+        return a.gather(0, best[None, ..., None].expand(1, *a.shape[1:]))[0]

@@ -42,6 +42,7 @@ class MACFlowAct:
     noise: str = "shared"
     exec_noise: float = 0.0
     exec_noise_hold: bool = True
+    exec_candidates: int = 1  # > 1 needs the critic, which teams do not ship: refused on load
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ def act_fields(fields_cls: type, config: Mapping[str, Any], where: str):
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in names}
     if "hidden" in kw and not kw["hidden"]:
         raise ConfigRangeError(f"{where}: hidden must list at least one width")
+    if int(kw.get("exec_candidates", 1)) != 1:
+        raise ConfigRangeError(f"{where}: exec_candidates={kw['exec_candidates']}: a team acts with its students "
+                               "alone (exec_candidates=1); ranking candidates needs the training run's critic")
     if kw.get("noise", "shared") not in ("shared", "private"):
         raise ConfigRangeError(f"{where}: noise={kw['noise']!r}: use one of ('shared', 'private')")
     return fields_cls(**kw)

@@ -10,6 +10,7 @@ and dtype, finite. The framing is checked by hand before safetensors parses it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ def act_nets(algo: Algorithm) -> tuple[str, ...]:
     if not names:
         raise TeamError(f"algorithm {algo.name!r} does not declare act_nets (the modules act() uses); "
                         f"it cannot be exported as a team")
+    if int(getattr(algo.config, "exec_candidates", 1)) > 1:
+        raise TeamError(f"exec_candidates={algo.config.exec_candidates} ranks the students' actions with the critic, "
+                        "which a team does not ship; export with --set exec_candidates=1 and use the option in "
+                        "`macflow-arena eval RUN --set exec_candidates=N` (torch)")
     unknown = [n for n in names if n not in algo.nets]
     if unknown:
         raise TeamError(f"algorithm {algo.name!r} declares act_nets {unknown} that it does not build")
@@ -77,6 +82,10 @@ def load_act_weights(path: Path, algo: Algorithm, team: str) -> dict[str, Any]:
     except CheckpointError as e:
         raise TeamError(f"team {team!r}: {e}") from None
     expect = weights_meta(algo)
+    if isinstance(meta.get("config"), dict):  # a field added after the export is at its default in both
+        defaults = {f.name: f.default for f in dataclasses.fields(algo.config)}
+        expect["config"] = {k: v for k, v in expect["config"].items()
+                            if k in meta["config"] or k not in defaults or _norm(v) != _norm(defaults[k])}
     for key in ("algo", "spec", "config", "act_nets"):
         if _norm(meta.get(key)) != _norm(expect[key]):
             raise TeamError(f"team {team!r}: {path.name} and config.json disagree on {key} "
