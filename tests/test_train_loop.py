@@ -229,20 +229,20 @@ def test_time_limit_ends_the_run_with_its_final_checkpoint(spread, tmp_path):
         train(tiny_config(spread, tmp_path / "bad", time_limit=-1.0), log=None)
 
 
-def test_macflow_actor_lr_is_its_own_group_under_the_schedule(spread, tmp_path):
-    """``actor_lr``: the teacher and students learn at their own peak rate; the cosine schedule
+def test_macflow_teacher_lr_is_its_own_group_under_the_schedule(spread, tmp_path):
+    """``teacher_lr``: the flow teacher learns at its own peak rate; the cosine schedule
     scales each group's peak (at the last step: 5% of it)."""
     from macflow_arena.train.trainer import train
 
-    res = train(tiny_config(spread, tmp_path / "r", steps=4, overrides={**TINY_OVERRIDES, "lr": 1e-3, "actor_lr": 4e-3}),
+    res = train(tiny_config(spread, tmp_path / "r", steps=4, overrides={**TINY_OVERRIDES, "lr": 1e-3, "teacher_lr": 4e-3}),
                 log=None)
     algo = res.algo
-    actor, critic = algo.optimizers["main"].param_groups
-    ids = {id(p) for k in ("teacher", "student") for p in algo.nets[k].parameters()}
-    assert {id(p) for p in actor["params"]} == ids
-    assert {id(p) for p in critic["params"]} == {id(p) for p in algo.nets["critic"].parameters()}
+    teacher, rest = algo.optimizers["main"].param_groups
+    assert {id(p) for p in teacher["params"]} == {id(p) for p in algo.nets["teacher"].parameters()}
+    ids = {id(p) for k in ("student", "critic") for p in algo.nets[k].parameters()}
+    assert {id(p) for p in rest["params"]} == ids
     frac = 3 / 4  # the schedule set before the last update
     scale = 0.05 + 0.95 * 0.5 * (1 + __import__("math").cos(__import__("math").pi * frac))
-    assert actor["lr"] == pytest.approx(4e-3 * scale) and critic["lr"] == pytest.approx(1e-3 * scale)
-    with pytest.raises(ValueError, match="actor_lr"):
-        train(tiny_config(spread, tmp_path / "bad", overrides={**TINY_OVERRIDES, "actor_lr": 2.0}), log=None)
+    assert teacher["lr"] == pytest.approx(4e-3 * scale) and rest["lr"] == pytest.approx(1e-3 * scale)
+    with pytest.raises(ValueError, match="teacher_lr"):
+        train(tiny_config(spread, tmp_path / "bad", overrides={**TINY_OVERRIDES, "teacher_lr": 2.0}), log=None)
