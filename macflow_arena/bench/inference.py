@@ -15,6 +15,7 @@ INFER = [
     ("td3bc", "td3bc", {}, "1"),
     ("macflow (shared noise)", "macflow", {}, "1"),
     ("macflow (private noise)", "macflow", {"noise": "private"}, "1"),
+    ("macflow (best of 16 by critic)", "macflow", {"exec_candidates": 16}, "1 + 2 critic heads, 16 rows"),
     ("flowbc (K=10)", "flowbc", {}, "10"),
     ("diffusion (100 steps)", "diffusion", {}, "100"),
 ]
