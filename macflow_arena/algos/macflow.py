@@ -82,8 +82,8 @@ class MACFlowConfig:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         if self.teacher_lr is not None and not 0 < self.teacher_lr < 1:
             raise ValueError(f"MACFlowConfig.teacher_lr must be in (0, 1), got {self.teacher_lr}")
-        if not 1 <= self.exec_candidates <= 4096:
-            raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 4096], got {self.exec_candidates}")
+        if not 1 <= self.exec_candidates <= 256:
+            raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 256] (each one is a student and a critic pass), got {self.exec_candidates}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
