@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="execution option of the algorithm, repeatable (macflow: exec_noise=0 acts with the "
-                        "noise's deterministic centre; bc: stochastic=true samples)")
+                        "noise's deterministic centre, exec_candidates=16 lets each agent's critic pick the best "
+                        "of 16 student actions; bc: stochastic=true samples)")
     add_threads_option(p, "act")
     p.set_defaults(func=run)
 
