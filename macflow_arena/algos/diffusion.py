@@ -143,7 +143,7 @@ class Diffusion(Algorithm):
         metrics = {"critic/loss": critic_loss, "critic/q_mean": masked_mean(q.mean(0), b.mask), "actor/bc_loss": bc}
         if c.eta > 0:
             a0 = ((xk - (1 - ab).sqrt() * eps_hat) / ab.sqrt()).clamp(-1, 1)
-            q_pi = mix(self.nets["critic"](o_t, a0, frozen=True, mem=rows(mem, B)).mean(0), alive_t, "mean")
+            q_pi = mix(self.nets["critic"](o_t, a0, frozen=True, mem=rows(mem)).mean(0), alive_t, "mean")
             q_loss = -c.eta * masked_mean(q_pi, b.mask) / masked_mean(q_pi.abs(), b.mask).detach().clamp_min(1e-8)
             total = total + q_loss
             metrics.update({"actor/q_loss": q_loss, "actor/q_mean": masked_mean(q_pi, b.mask)})

@@ -69,9 +69,10 @@ class MACFlowConfig:
                                       "keeps one joint plan")
     exec_candidates: int = opt(1, "execution only: each agent draws this many noises z (the first is the centre "
                                   "z = exec_noise * the draw; the others N(0, 1) draws from the agreed generator, "
-                                  "held for the episode like the first under exec_noise_hold), runs its student on each and takes the action its own "
-                                  "critic Q_i(o_i, a) ranks best (decentralized: under IGM the joint argmax is "
-                                  "each agent's). 1 (default): one student forward")
+                                  "held for the episode like the first under exec_noise_hold), runs its student "
+                                  "on each and takes the action its own critic Q_i(o_i, a) ranks best "
+                                  "(decentralized: under IGM the joint argmax is each agent's). 1 (default): one "
+                                  "student forward")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
@@ -83,7 +84,8 @@ class MACFlowConfig:
         if self.teacher_lr is not None and not 0 < self.teacher_lr < 1:
             raise ValueError(f"MACFlowConfig.teacher_lr must be in (0, 1), got {self.teacher_lr}")
         if not 1 <= self.exec_candidates <= 256:
-            raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 256] (each one is a student and a critic pass), got {self.exec_candidates}")
+            raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 256] (each one is a student and a "
+                             f"critic pass), got {self.exec_candidates}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 

@@ -86,7 +86,7 @@ class TD3BC(Algorithm):
         total = critic_loss
         if self._actor_step():
             pi = torch.tanh(self.nets["actor"](o_t))
-            q_pi = mix(self.nets["critic"](o_t, pi, frozen=True, mem=rows(mem, o_t.shape[0])).mean(0), alive_t, "mean")
+            q_pi = mix(self.nets["critic"](o_t, pi, frozen=True, mem=rows(mem)).mean(0), alive_t, "mean")
             lam = c.alpha / masked_mean(q_pi.abs(), b.mask).detach().clamp_min(1e-8)
             w = b.mask[..., None] * alive_t
             bc = masked_mean(((pi - b.actions) ** 2).mean(-1), w)
