@@ -236,11 +236,25 @@ class Algorithm:
         eye = self._eye.expand(*obs.shape[:-2], *self._eye.shape)
         return torch.cat([obs, eye], -1)
 
+    # Every random draw of an update goes through these three (the training generator
+    # ``self.gen``), so a seed stack (``seed_stack.SeedStack``) can draw each seed's numbers
+    # from that seed's generator, in the same order as a single run, and hand them in.
+    _draws = None  # set by a seed stack: a callable (kind, shape, high) -> Tensor
+
     def randn(self, *shape: int, generator: torch.Generator | None = None) -> Tensor:
+        if self._draws is not None and generator in (None, self.gen):
+            return self._draws("randn", shape, 0)
         return torch.randn(shape, generator=generator or self.gen, device=self.device)
 
     def rand(self, *shape: int) -> Tensor:
+        if self._draws is not None:
+            return self._draws("rand", shape, 0)
         return torch.rand(shape, generator=self.gen, device=self.device)
+
+    def randint(self, high: int, *shape: int) -> Tensor:
+        if self._draws is not None:
+            return self._draws("randint", shape, high)
+        return torch.randint(0, high, shape, generator=self.gen, device=self.device)
 
     def _obs_in(self, obs) -> Tensor:
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)

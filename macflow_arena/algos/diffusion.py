@@ -99,15 +99,14 @@ class Diffusion(Algorithm):
         """Full DDPM ancestral chain from N(0, I): o [..., N, D+N] -> actions [..., N, A]."""
         net, K = self.nets["denoiser"], self.config.steps
         h = net.encode(o)
-        x = torch.randn((*o.shape[:-1], self.spec.action_dim), generator=generator, device=self.device)
-        t = x.new_empty(*x.shape[:-2], 1, 1)
+        x = self.randn(*o.shape[:-1], self.spec.action_dim, generator=generator)
         for k in reversed(range(K)):
             c0, ck, var, sa = self._post[k]
-            eps = net.forward_h(h, x, t.fill_((k + 1) / K))
+            eps = net.forward_h(h, x, x.new_full((*x.shape[:-2], 1, 1), (k + 1) / K))
             x0 = ((x - math.sqrt(1 - sa * sa) * eps) / sa).clamp(-1, 1)
             x = c0 * x0 + ck * x
             if k > 0:
-                x = x + math.sqrt(var) * torch.randn(x.shape, generator=generator, device=self.device)
+                x = x + math.sqrt(var) * self.randn(*x.shape, generator=generator)
         return x.clamp(-1, 1)
 
     @torch.no_grad()
@@ -133,7 +132,7 @@ class Diffusion(Algorithm):
         q = mix(self.nets["critic"](o_t, b.actions, mem=mem), alive_t, "mean")
         critic_loss = masked_mean(((q - y) ** 2).mean(0), b.mask)
 
-        k = torch.randint(0, c.steps, (B, T, N if c.denoiser == "per_agent" else 1, 1), generator=self.gen, device=self.device)
+        k = self.randint(c.steps, B, T, N if c.denoiser == "per_agent" else 1, 1)
         ab = self.abar[k]
         eps = self.randn(B, T, N, A)
         xk = ab.sqrt() * b.actions + (1 - ab).sqrt() * eps

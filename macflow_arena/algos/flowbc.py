@@ -16,7 +16,7 @@ from torch import Tensor
 
 from .base import FLOW_TARGETS, Algorithm, check_choice, flow_matching_loss, opt
 from .batch import Batch
-from .nets import euler, make_field, masked_argmax
+from .nets import euler, make_field, masked_argmax, one_hot
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class FlowBC(Algorithm):
         B, T, N, A = b.B, b.T, s.n_agents, s.action_dim
         o = self.with_id(b.obs[:, :-1])
         w = b.mask[..., None] * b.alive[:, :-1]
-        x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
+        x1 = one_hot(b.actions, A) if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if self.config.teacher == "per_agent" else 1, 1)
         loss = flow_matching_loss(self.nets["teacher"], o, x1, x0, tau, w, self.config.flow_target)

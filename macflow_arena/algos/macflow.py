@@ -34,7 +34,7 @@ from torch import Tensor
 from .base import FLOW_TARGETS, Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
 from .batch import Batch
 from .entity import rows
-from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits
+from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits, one_hot
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class MACFlow(Algorithm):
         critic_loss = masked_mean(((q_mix - y) ** 2).mean(0), b.mask)
 
         # Teacher: flow-matching BC of the (joint) action.
-        x1 = F.one_hot(b.actions, A).float() if s.discrete else b.actions
+        x1 = one_hot(b.actions, A) if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
         mem_t = nets["teacher"].encode(o_t)  # shared with the Euler sampler below

@@ -203,6 +203,12 @@ class PolicyHead(nn.Module):
 NEG = -1e9  # masked logit: softmax gives exactly 0 in float32
 
 
+def one_hot(a: Tensor, n: int) -> Tensor:
+    """Float one-hot of indices ``a`` ([...] -> [..., n]); unlike ``F.one_hot`` it reads no
+    value on the host, so it runs under ``torch.func.vmap`` (seed stacks) and CUDA graphs."""
+    return (a[..., None] == torch.arange(n, device=a.device)).float()
+
+
 def masked_logits(logits: Tensor, avail: Tensor | None) -> Tensor:
     return logits if avail is None else logits.masked_fill(~avail, NEG)
 

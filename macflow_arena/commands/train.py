@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   macflow-arena train particle/spread --dataset particle-spread-v0-expert --algo macflow --preset small --steps 20000
   macflow-arena train particle/spread --dataset ./my-data --algo bc --steps 5000 --set hidden=256,256
   macflow-arena train skirmish/3m --dataset skirmish-3m-v0-expert --set alpha=3.0 --eval-every 2000
+  macflow-arena train particle/spread --dataset particle-spread-v0-expert --algo bc --seeds 0-4
   macflow-arena train --resume particle-spread-macflow-particle-spread-v0-expert-s0 --steps 40000
   macflow-arena train --algo macflow --list-options
   torchrun --nproc_per_node=2 -m macflow_arena train particle/spread --dataset ... --device cpu
@@ -53,6 +54,13 @@ def add_parser(subparsers) -> None:
                            help=f"{helptext}" + (f" (default {default})" if default not in (None, "") else ""))
     p.add_argument("--set", dest="set", action="append", default=[], metavar="NAME=VALUE",
                    help="algorithm config override, repeatable (e.g. --set alpha=3.0 --set hidden=256,256)")
+    p.add_argument("--seeds", metavar="SEEDS",
+                   help="train several seeds in this process (e.g. 0-4 or 0,2,7), one run folder each "
+                        "(-s<seed> appended to --name/--out, or {seed} in them); replaces --seed")
+    p.add_argument("--stack", choices=("auto", "on", "off"), default="auto",
+                   help="with --seeds: 'on' trains the seeds as one stacked update (weights on a seed axis), "
+                        "'off' one after another; 'auto' (default): on with CUDA, off on CPU, where the stacked "
+                        "update measured slower (benchmarks/results/train_speed_cpu_seeds.md)")
     p.add_argument("--resume", metavar="RUN", help="continue a run (name or folder) from its latest checkpoint")
     p.add_argument("--list-options", action="store_true", help="list the --set fields of --algo and exit")
     p.set_defaults(func=run)
@@ -108,7 +116,18 @@ def run(args) -> int:
                            "particle-spread-v0-expert`), or --resume RUN")
     from ..train import distributed
 
+    if args.seeds is not None and args.resume is not None:
+        raise CommandError("--seeds with --resume: resume each seed's run folder on its own (train --resume RUN)")
     try:
+        if args.seeds is not None:
+            from ..train.seeds import parse_seeds, train_seeds
+
+            results = train_seeds(cfg, parse_seeds(args.seeds), stack=args.stack, log=lambda m: print(m))
+            for r in results:
+                if r.last_eval is not None:
+                    ev = {k: v for k, v in r.last_eval.items() if k != "reference_returns"}
+                    print(json.dumps({"run": str(r.run_dir), **ev}))
+            return 0
         res = train(cfg, resume=args.resume, log=lambda m: print(m))
     except (TrainError, DatasetMismatchError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

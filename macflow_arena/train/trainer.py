@@ -164,39 +164,7 @@ def _check_config(cfg: TrainConfig, where: str) -> None:
     check_train_config(TrainConfig, cfg.to_dict(), where, algo_cls.Config if algo_cls else None)
 
 
-def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=print) -> TrainResult:
-    """Train (or resume) a run. With ``resume``, the run's saved config is used and ``cfg``
-    only extends ``steps`` (and evaluation/logging cadence); the data must be the same."""
-    from ..algos.checkpoint import load_checkpoint, save_checkpoint
-    from ..algos.registry import get, make
-    from . import distributed
-    from .evaluate import evaluate
-
-    log = log or (lambda _msg: None)
-    resume_ckpt = None
-    if resume is not None:
-        try:
-            run_dir, saved_all = read_run_config(resume)
-        except RunConfigError as e:
-            raise TrainError(str(e)) from None
-        saved = saved_all["train"]
-        new_steps = cfg.steps
-        keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress",
-                                             "tensorboard", "threads", "time_limit", "compile")}
-        cfg = TrainConfig.from_dict({**saved, **keep, "steps": max(new_steps, 0) or saved["steps"]})
-        resume_ckpt = latest_checkpoint(run_dir)
-    if not cfg.env:
-        raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
-    if not cfg.dataset:
-        raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
-    _check_config(cfg, f"{run_dir / 'config.json'}" if resume is not None else "train options")
-    if resume is None and cfg.name is not None and not cfg.out:
-        from ..integrity.names import check_name
-
-        check_name(cfg.name, "run name")  # BadNameError (a ValueError) before anything is read or written
-    cls = get(cfg.algo)  # unknown algo: KeyError listing the known ones
-    from ..algos.base import config_fields
-
+def _check_options(cfg: TrainConfig) -> None:
     if cfg.compile not in ("auto", "on", "off"):
         raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
     if not cfg.time_limit >= 0:
@@ -205,9 +173,51 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
         raise TrainError(f"--sampling {cfg.sampling!r}: use 'transitions' or 'windows'")
     if not 0.0 <= cfg.start_fraction <= 1.0:
         raise TrainError(f"--start-fraction {cfg.start_fraction}: use a fraction in [0, 1]")
-    device = resolve_device(cfg.device)
-    info = distributed.setup(device)
-    device = distributed.device_for(info, device)
+    if cfg.encoder not in ("entity", "flat"):
+        raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
+    if cfg.lr_decay not in ("cosine", "none"):
+        raise TrainError(f"--lr-decay {cfg.lr_decay!r}: use 'cosine' or 'none'")
+
+
+def lr_scale(cfg: TrainConfig, step: int) -> float:
+    """The schedule's factor on each parameter group's peak learning rate at ``step``."""
+    if cfg.lr_decay == "none":
+        return 1.0
+    frac = min(step / max(cfg.steps, 1), 1.0)
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+
+def _resumed_config(cfg: TrainConfig, resume) -> tuple[TrainConfig, Path, dict, Path]:
+    try:
+        run_dir, saved_all = read_run_config(resume)
+    except RunConfigError as e:
+        raise TrainError(str(e)) from None
+    saved = saved_all["train"]
+    keep = {k: getattr(cfg, k) for k in ("eval_every", "eval_episodes", "ckpt_every", "log_every", "progress",
+                                         "tensorboard", "threads", "time_limit", "compile")}
+    cfg = TrainConfig.from_dict({**saved, **keep, "steps": max(cfg.steps, 0) or saved["steps"]})
+    return cfg, run_dir, saved_all, latest_checkpoint(run_dir)
+
+
+def _check_start(cfg: TrainConfig, resume) -> None:
+    if not cfg.env:
+        raise TrainError("no env: pass the env id the dataset was recorded on, e.g. particle/spread")
+    if not cfg.dataset:
+        raise TrainError("no dataset: pass --dataset NAME_OR_PATH (record one with `macflow-arena record ENV --suite`)")
+    _check_config(cfg, f"{resume}/config.json" if resume is not None else "train options")
+    if resume is None and cfg.name is not None and not cfg.out:
+        from ..integrity.names import check_name
+
+        check_name(cfg.name, "run name")  # BadNameError (a ValueError) before anything is read or written
+    _check_options(cfg)
+
+
+def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=print) -> TrainResult:
+    """Train (or resume) a run. With ``resume``, the run's saved config is used and ``cfg``
+    only extends ``steps`` (and evaluation/logging cadence); the data must be the same."""
+    from . import distributed
+
+    log = log or (lambda _msg: None)
     if cfg.threads > 0 and torch.get_num_threads() != cfg.threads:
         old_threads = torch.get_num_threads()
         torch.set_num_threads(cfg.threads)
@@ -215,181 +225,245 @@ def train(cfg: TrainConfig, *, resume: str | os.PathLike | None = None, log=prin
             return train(cfg, resume=resume, log=log)
         finally:
             torch.set_num_threads(old_threads)
-    if cfg.deterministic:
-        torch.use_deterministic_algorithms(True)
-        if device.startswith("cuda"):
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    data = load_device_dataset(cfg.dataset, cfg.env, device=device)
-    if cfg.encoder not in ("entity", "flat"):
-        raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
-    if cfg.encoder == "flat":
-        data.spec = dataclasses.replace(data.spec, entities=())
-    spec = data.spec
-    if (cls.discrete_ok if spec.discrete else cls.continuous_ok) is False:
-        raise TrainError(f"{cfg.algo} does not support {'discrete' if spec.discrete else 'continuous'} actions "
-                         f"({data.env_id}); try macflow or bc")
-    if resume is None:
-        run_dir = Path(cfg.out).expanduser() if cfg.out else runs_dir() / (cfg.name or _default_name(cfg))
-    gen = torch.Generator(device=device)
-    gen.manual_seed(_sampler_seed(cfg.seed, info.rank))
-    if resume_ckpt is not None:
-        ck = load_checkpoint(resume_ckpt, device=device, spec=spec)
-        algo = ck.algo
-        if ck.meta.get("dataset_hash") not in (None, data.manifest_sha256):
-            raise TrainError(f"{resume_ckpt}: trained on another version of dataset {data.name} "
-                             f"(manifest sha256 differs); resume needs the same data")
-        if info.is_main and "sampler_rng" in ck.extra_tensors:
-            gen.set_state(ck.extra_tensors["sampler_rng"])
-        else:
-            gen.manual_seed(_sampler_seed(cfg.seed, info.rank) + algo.step)
-        if info.is_main:
-            log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
+    if resume is not None:
+        cfg, run_dir, saved_all, ckpt = _resumed_config(cfg, resume)
+        _check_start(cfg, run_dir)
+        resume = (run_dir, saved_all, ckpt)
     else:
-        from ..algos.registry import make_config
-        from ..integrity.config_check import expected_shapes
+        _check_start(cfg, None)
+    get_algo(cfg.algo)  # unknown algo: KeyError listing the known ones
+    device = resolve_device(cfg.device)
+    info = distributed.setup(device)
+    device = distributed.device_for(info, device)
+    run = _Run(cfg, device, info, resume=resume, log=log)
+    return run.loop()
 
-        overrides = dict(cfg.overrides)
-        if "gamma" in config_fields(cls.Config) and overrides.get("gamma") is None:
-            overrides["gamma"] = horizon_gamma(data.mean_episode_steps)  # matched to the data's episodes
-        expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **overrides), "train config")
-        algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
-        algo.set_obs_stats(data.obs_mean, data.obs_std)
-    warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
-    if cfg.init_from and resume_ckpt is None:
-        from .warm_start import WarmStartError, parse_nets, warm_start
 
-        try:
-            warm = warm_start(algo, cfg.init_from, parse_nets(cfg.init_nets), device=device)
-        except WarmStartError as e:
-            raise TrainError(str(e)) from None
-        if info.is_main:
-            log(f"warm start: {', '.join(warm['nets'])} from {warm['run']} ({warm['algo']}, step {warm['step']})")
-    distributed.attach(algo, info)
-    refs = data.reference_returns
-    if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        from ..integrity.run_files import clean_temp_files, truncate_logs
+def get_algo(name: str):
+    from ..algos.registry import get
 
-        clean_temp_files(run_dir)  # left by a kill mid-checkpoint
+    return get(name)
+
+
+class _Run:
+    """One run folder being trained: its algorithm, sampler, logs, evaluation and checkpoints.
+    ``train`` drives one through ``loop``; a seed stack (``train/seeds.py``) drives several,
+    one ``after_update`` each per stacked update."""
+
+    def __init__(self, cfg: TrainConfig, device: str, info, *, resume=None, log=print, data: DeviceDataset | None = None):
+        from ..algos.checkpoint import load_checkpoint
+        from ..algos.registry import make
+        from ..algos.base import config_fields
+        from . import distributed
+
+        self.cfg, self.device, self.info, self.log = cfg, device, info, log
+        cls = get_algo(cfg.algo)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+            if device.startswith("cuda"):
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if data is None:
+            data = load_device_dataset(cfg.dataset, cfg.env, device=device)
+            if cfg.encoder == "flat":
+                data.spec = dataclasses.replace(data.spec, entities=())
+        self.data = data
+        spec = data.spec
+        if (cls.discrete_ok if spec.discrete else cls.continuous_ok) is False:
+            raise TrainError(f"{cfg.algo} does not support {'discrete' if spec.discrete else 'continuous'} actions "
+                             f"({data.env_id}); try macflow or bc")
+        resume_dir, saved_all, resume_ckpt = resume if resume is not None else (None, {}, None)
+        run_dir = resume_dir if resume is not None else self.folder(cfg)
+        self.run_dir = run_dir
+        gen = torch.Generator(device=device)
+        gen.manual_seed(_sampler_seed(cfg.seed, info.rank))
         if resume_ckpt is not None:
-            truncate_logs(run_dir, algo.step)  # the steps after the checkpoint are logged again
-        from ..algos.base import config_to_dict
+            ck = load_checkpoint(resume_ckpt, device=device, spec=spec)
+            algo = ck.algo
+            if ck.meta.get("dataset_hash") not in (None, data.manifest_sha256):
+                raise TrainError(f"{resume_ckpt}: trained on another version of dataset {data.name} "
+                                 f"(manifest sha256 differs); resume needs the same data")
+            if info.is_main and "sampler_rng" in ck.extra_tensors:
+                gen.set_state(ck.extra_tensors["sampler_rng"])
+            else:
+                gen.manual_seed(_sampler_seed(cfg.seed, info.rank) + algo.step)
+            if info.is_main:
+                log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
+        else:
+            from ..algos.registry import make_config
+            from ..integrity.config_check import expected_shapes
 
-        _atomic_json(run_dir / "config.json", {
-            "train": cfg.to_dict(),
-            "algo": cfg.algo,
-            "algo_config": config_to_dict(algo.config),
-            "spec": spec.to_dict(),
-            "device": device,
-            "world_size": info.world_size,
-            **({"warm_start": warm} if warm else {}),
-            "dataset": {"name": data.name, "path": data.path, "env_id": data.env_id,
-                        "manifest_sha256": data.manifest_sha256, "episodes": data.num_episodes,
-                        "transitions": data.num_steps, "reference_returns": refs},
-        })
-    logger = _Logger(run_dir, info.is_main, cfg.tensorboard)
-    bar = _Progress(cfg.steps, algo.step, cfg.progress and info.is_main)
-    result = TrainResult(run_dir, algo.step)
+            overrides = dict(cfg.overrides)
+            if "gamma" in config_fields(cls.Config) and overrides.get("gamma") is None:
+                overrides["gamma"] = horizon_gamma(data.mean_episode_steps)  # matched to the data's episodes
+            expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **overrides), "train config")
+            algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
+            algo.set_obs_stats(data.obs_mean, data.obs_std)
+        self.gen, self.algo = gen, algo
+        warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
+        if cfg.init_from and resume_ckpt is None:
+            from .warm_start import WarmStartError, parse_nets, warm_start
 
-    paused = [0.0]  # seconds spent evaluating and checkpointing (not counted in updates/s)
+            try:
+                warm = warm_start(algo, cfg.init_from, parse_nets(cfg.init_nets), device=device)
+            except WarmStartError as e:
+                raise TrainError(str(e)) from None
+            if info.is_main:
+                log(f"warm start: {', '.join(warm['nets'])} from {warm['run']} ({warm['algo']}, step {warm['step']})")
+        distributed.attach(algo, info)
+        self.refs = refs = data.reference_returns
+        if info.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            from ..integrity.run_files import clean_temp_files, truncate_logs
 
-    def do_eval() -> None:
+            clean_temp_files(run_dir)  # left by a kill mid-checkpoint
+            if resume_ckpt is not None:
+                truncate_logs(run_dir, algo.step)  # the steps after the checkpoint are logged again
+            from ..algos.base import config_to_dict
+
+            _atomic_json(run_dir / "config.json", {
+                "train": cfg.to_dict(),
+                "algo": cfg.algo,
+                "algo_config": config_to_dict(algo.config),
+                "spec": spec.to_dict(),
+                "device": device,
+                "world_size": info.world_size,
+                **({"warm_start": warm} if warm else {}),
+                "dataset": {"name": data.name, "path": data.path, "env_id": data.env_id,
+                            "manifest_sha256": data.manifest_sha256, "episodes": data.num_episodes,
+                            "transitions": data.num_steps, "reference_returns": refs},
+            })
+        self.logger = _Logger(run_dir, info.is_main, cfg.tensorboard)
+        self.bar = _Progress(cfg.steps, algo.step, cfg.progress and info.is_main)
+        self.result = TrainResult(run_dir, algo.step)
+        self.paused = 0.0  # seconds spent evaluating and checkpointing (not counted in updates/s)
+        self.gamma = getattr(algo.config, "gamma", None)
+        self.n_step = int(getattr(algo.config, "n_step", 1))
+        self.base_lr = float(algo.config.lr)
+        self.t0, self.s0 = time.perf_counter(), algo.step
+
+    @staticmethod
+    def folder(cfg: TrainConfig) -> Path:
+        """The run folder of a new run: ``--out``, else runs/NAME (default name from the config)."""
+        return Path(cfg.out).expanduser() if cfg.out else runs_dir() / (cfg.name or _default_name(cfg))
+
+    def do_eval(self) -> None:
+        from .evaluate import evaluate
+
         t = time.perf_counter()
-        res = evaluate(algo, cfg.env, episodes=cfg.eval_episodes, reference=refs or None)
-        result.last_eval = res
-        logger.log_eval(algo.step, res)
-        paused[0] += time.perf_counter() - t
+        res = evaluate(self.algo, self.cfg.env, episodes=self.cfg.eval_episodes, reference=self.refs or None)
+        self.result.last_eval = res
+        self.logger.log_eval(self.algo.step, res)
+        self.paused += time.perf_counter() - t
 
-    def do_ckpt() -> None:
+    def do_ckpt(self) -> None:
+        from ..algos.checkpoint import save_checkpoint
+
         t = time.perf_counter()
         save_checkpoint(
-            run_dir / "checkpoints" / f"step-{algo.step:08d}.safetensors", algo,
-            dataset_hash=data.manifest_sha256,
-            extra={"train": cfg.to_dict(), "dataset": data.path, "env_id": data.env_id, "reference_returns": refs,
-                   "world_size": info.world_size},
-            extra_tensors={"sampler_rng": gen.get_state()},
+            self.run_dir / "checkpoints" / f"step-{self.algo.step:08d}.safetensors", self.algo,
+            dataset_hash=self.data.manifest_sha256,
+            extra={"train": self.cfg.to_dict(), "dataset": self.data.path, "env_id": self.data.env_id,
+                   "reference_returns": self.refs, "world_size": self.info.world_size},
+            extra_tensors={"sampler_rng": self.gen.get_state()},
         )
-        paused[0] += time.perf_counter() - t
+        self.paused += time.perf_counter() - t
 
-    if cfg.compile == "on":  # static shapes: every batch has batch_size rows
-        algo.losses = torch.compile(algo.losses, dynamic=False)
-    gamma = getattr(algo.config, "gamma", None)
-    n_step = int(getattr(algo.config, "n_step", 1))
-
-    if cfg.lr_decay not in ("cosine", "none"):
-        raise TrainError(f"--lr-decay {cfg.lr_decay!r}: use 'cosine' or 'none'")
-    base_lr = float(algo.config.lr)
-
-    def set_lr(step: int) -> None:
-        if cfg.lr_decay == "none":
+    def set_lr(self, step: int) -> None:
+        if self.cfg.lr_decay == "none":
             return
-        frac = min(step / max(cfg.steps, 1), 1.0)
-        scale = 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac))
-        for o in algo.optimizers.values():
+        scale = lr_scale(self.cfg, step)
+        for o in self.algo.optimizers.values():
             for g in o.param_groups:
-                g["lr"] = g.get("peak_lr", base_lr) * scale
+                g["lr"] = g.get("peak_lr", self.base_lr) * scale
 
-    def sample():
+    def sample(self):
+        cfg = self.cfg
         if cfg.sampling == "windows":
-            return data.sample(cfg.batch_size, cfg.window, gen)
-        return data.sample_transitions(cfg.batch_size, gen, n_step=n_step, gamma=gamma,
-                                       start_fraction=cfg.start_fraction)
+            return self.data.sample(cfg.batch_size, cfg.window, self.gen)
+        return self.data.sample_transitions(cfg.batch_size, self.gen, n_step=self.n_step, gamma=self.gamma,
+                                            start_fraction=cfg.start_fraction)
 
-    post: dict[str, str] = {}
-    t0, s0 = time.perf_counter(), algo.step
-    if cfg.time_limit and info.world_size > 1:
-        raise TrainError("--time-limit with several ranks: the ranks would stop at different updates; use --steps")
-    out_of_time = False
-    try:
-        while algo.step < cfg.steps and not out_of_time:
-            batch = sample()
-            set_lr(algo.step)
-            m = algo.update(batch)
-            step = algo.step
-            result.history.append({"step": step, **m})
-            out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 - paused[0] >= cfg.time_limit
-            result.stopped_by_time = out_of_time and step < cfg.steps
-            if info.is_main:
-                is_last = step == cfg.steps or out_of_time
-                if cfg.log_every and (step % cfg.log_every == 0 or is_last):
-                    logger.log(step, m)
-                if cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last):
-                    do_eval()
-                if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last:
-                    do_ckpt()
-                post = {"loss": f"{m['loss/total']:.3g}"}
-                for k in ("critic/loss", "actor/flow_loss", "actor/distill_loss", "actor/nll", "actor/ce", "actor/loss"):
-                    if k in m:
-                        post[k.split("/")[1]] = f"{m[k]:.3g}"
-                if result.last_eval is not None:
-                    ev = result.last_eval
-                    post["eval"] = f"{ev.get('normalized_score', ev['return_mean']):.1f}"
-                if step % 10 == 0 or is_last:
-                    bar.update(10 if step % 10 == 0 else step % 10, post)
-            if cfg.ckpt_every and step % cfg.ckpt_every == 0:
-                distributed.barrier(info)  # ranks wait while rank 0 writes
-    finally:
-        bar.close()
-        logger.close()
-    dt = time.perf_counter() - t0 - paused[0]
-    result.step = algo.step
-    result.updates_per_s = (algo.step - s0) / dt if dt > 0 and algo.step > s0 else float("nan")
-    result.algo = algo
-    if info.is_main:
-        msg = f"{run_dir}: {algo.step} updates ({result.updates_per_s:.1f}/s)"
-        if result.stopped_by_time:
-            msg += f", stopped by --time-limit {cfg.time_limit:g} s"
-        if result.last_eval:
+    def io_due(self, step: int, is_last: bool) -> bool:
+        """Whether ``after_update`` at ``step`` evaluates or checkpoints (reads the algorithm's weights)."""
+        cfg = self.cfg
+        if not self.info.is_main:
+            return False
+        ev = cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last)
+        return bool(ev or (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last)
+
+    def after_update(self, m: dict[str, float], step: int, is_last: bool, out_of_time: bool) -> None:
+        """History, logs, evaluation, checkpoint and progress after update ``step``."""
+        cfg, result = self.cfg, self.result
+        result.history.append({"step": step, **m})
+        result.stopped_by_time = out_of_time and step < cfg.steps
+        if not self.info.is_main:
+            return
+        if cfg.log_every and (step % cfg.log_every == 0 or is_last):
+            self.logger.log(step, m)
+        if cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last):
+            self.do_eval()
+        if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or is_last:
+            self.do_ckpt()
+        post = {"loss": f"{m['loss/total']:.3g}"}
+        for k in ("critic/loss", "actor/flow_loss", "actor/distill_loss", "actor/nll", "actor/ce", "actor/loss"):
+            if k in m:
+                post[k.split("/")[1]] = f"{m[k]:.3g}"
+        if result.last_eval is not None:
             ev = result.last_eval
-            msg += f"; eval return {ev['return_mean']:.3f}"
-            if "normalized_score" in ev:
-                msg += f", normalized {ev['normalized_score']:.1f}"
-            if "win_rate" in ev:
-                msg += f", win rate {ev['win_rate']:.2f}"
-            if "coverage_success" in ev:
-                msg += f", coverage {ev['coverage_success']:.2f}"
-        log(msg)
-    return result
+            post["eval"] = f"{ev.get('normalized_score', ev['return_mean']):.1f}"
+        if step % 10 == 0 or is_last:
+            self.bar.update(10 if step % 10 == 0 else step % 10, post)
+
+    def loop(self) -> TrainResult:
+        from . import distributed
+
+        cfg, algo, info = self.cfg, self.algo, self.info
+        if cfg.compile == "on":  # static shapes: every batch has batch_size rows
+            algo.losses = torch.compile(algo.losses, dynamic=False)
+        if cfg.time_limit and info.world_size > 1:
+            raise TrainError("--time-limit with several ranks: the ranks would stop at different updates; use --steps")
+        self.t0, self.s0 = time.perf_counter(), algo.step
+        out_of_time = False
+        try:
+            while algo.step < cfg.steps and not out_of_time:
+                batch = self.sample()
+                self.set_lr(algo.step)
+                m = algo.update(batch)
+                step = algo.step
+                out_of_time = bool(cfg.time_limit) and time.perf_counter() - self.t0 - self.paused >= cfg.time_limit
+                self.after_update(m, step, step == cfg.steps or out_of_time, out_of_time)
+                if cfg.ckpt_every and step % cfg.ckpt_every == 0:
+                    distributed.barrier(info)  # ranks wait while rank 0 writes
+        finally:
+            self.close()
+        return self.finish()
+
+    def close(self) -> None:
+        self.bar.close()
+        self.logger.close()
+
+    def finish(self, elapsed: float | None = None) -> TrainResult:
+        """The result (``elapsed``: seconds of updates when the caller timed them)."""
+        algo, result = self.algo, self.result
+        dt = (time.perf_counter() - self.t0 - self.paused) if elapsed is None else elapsed
+        result.step = algo.step
+        result.updates_per_s = (algo.step - self.s0) / dt if dt > 0 and algo.step > self.s0 else float("nan")
+        result.algo = algo
+        if self.info.is_main:
+            msg = f"{self.run_dir}: {algo.step} updates ({result.updates_per_s:.1f}/s)"
+            if result.stopped_by_time:
+                msg += f", stopped by --time-limit {self.cfg.time_limit:g} s"
+            if result.last_eval:
+                ev = result.last_eval
+                msg += f"; eval return {ev['return_mean']:.3f}"
+                if "normalized_score" in ev:
+                    msg += f", normalized {ev['normalized_score']:.1f}"
+                if "win_rate" in ev:
+                    msg += f", win rate {ev['win_rate']:.2f}"
+                if "coverage_success" in ev:
+                    msg += f", coverage {ev['coverage_success']:.2f}"
+            self.log(msg)
+        return result
 
 
 def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | None = None, device: str = "auto",
