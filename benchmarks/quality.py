@@ -13,7 +13,9 @@ can be stopped and resumed, and several invocations (say one per dataset, each
 with its own alpha) add to one table: ``--table-only`` rebuilds it from the runs.
 Datasets are recorded with the suite recorder when missing (reference returns in
 the manifest). Each run is ``macflow-arena train`` in a subprocess (``--jobs``
-at a time), with 1 torch thread.
+at a time), with 1 torch thread. With ``--stack on`` (the default ``auto`` on CUDA) the
+seeds of one (dataset, variant) train in one process as one stacked update
+(``train --seeds ... --stack on``); the run folders are the same.
 """
 
 from __future__ import annotations
@@ -59,34 +61,51 @@ def finished(folder: Path, steps: int) -> dict | None:
     return last if last and last.get("step") == steps else None
 
 
-def train_one(job: dict) -> dict:
-    folder: Path = job["out"]
-    done = finished(folder, job["steps"])
-    if done is None:
-        cmd = [sys.executable, "-m", "macflow_arena", "train", job["env"], "--dataset", job["dataset"],
-               "--algo", job["algo"], "--preset", job["preset"], "--steps", str(job["steps"]), "--seed", str(job["seed"]),
-               "--threads", "1", "--device", job["device"], "--eval-every", "0", "--eval-episodes", str(job["eval_episodes"]),
-               "--ckpt-every", str(job["steps"]), "--no-progress", "--no-tensorboard", "--out", str(folder)]
-        for s in job["sets"]:
-            if s.startswith("train."):  # a trainer option, e.g. train.encoder=flat -> --encoder flat
-                k, v = s[len("train."):].split("=", 1)
-                cmd += ["--" + k.replace("_", "-"), v]
-            else:
-                cmd += ["--set", s]
-        if folder.exists():  # an interrupted run: start it again
+def train_cmd(job: dict, seeds: list[int], out: str) -> list[str]:
+    cmd = [sys.executable, "-m", "macflow_arena", "train", job["env"], "--dataset", job["dataset"],
+           "--algo", job["algo"], "--preset", job["preset"], "--steps", str(job["steps"]),
+           "--threads", "1", "--device", job["device"], "--eval-every", "0", "--eval-episodes", str(job["eval_episodes"]),
+           "--ckpt-every", str(job["steps"]), "--no-progress", "--no-tensorboard", "--out", out]
+    cmd += ["--seed", str(seeds[0])] if job.get("stack") is None else ["--seeds", ",".join(map(str, seeds)),
+                                                                       "--stack", job["stack"]]
+    for s in job["sets"]:
+        if s.startswith("train."):  # a trainer option, e.g. train.encoder=flat -> --encoder flat
+            k, v = s[len("train."):].split("=", 1)
+            cmd += ["--" + k.replace("_", "-"), v]
+        else:
+            cmd += ["--set", s]
+    return cmd
+
+
+def train_one(job: dict) -> list[dict]:
+    """Train the job's unfinished seeds (one process per seed, or one for all with ``stack``)."""
+    todo = [s for s in job["seeds"] if finished(job["out"](s), job["steps"]) is None]
+    for s in todo:
+        if job["out"](s).exists():  # an interrupted run: start it again
             import shutil
 
-            shutil.rmtree(folder)
+            shutil.rmtree(job["out"](s))
+    groups = [todo] if todo and job.get("stack") else [[s] for s in todo]
+    for seeds in groups:
+        out = str(job["out"]("{seed}")) if job.get("stack") else str(job["out"](seeds[0]))
+        cmd = train_cmd(job, seeds, out)
         t = time.time()
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"training failed ({' '.join(cmd)}):\n{r.stderr[-2000:]}")
+        for s in seeds:
+            done = finished(job["out"](s), job["steps"])
+            print(f"  {job['out'](s).name}: {done.get('normalized_score', float('nan')):.1f} ({time.time() - t:.0f} s)",
+                  file=sys.stderr, flush=True)
+    out = []
+    for s in job["seeds"]:
+        folder = job["out"](s)
+        meta = {"env": job["env"], "level": job["level"], "variant": job["variant"], "seed": s,
+                "steps": job["steps"], "preset": job["preset"], "command": "macflow-arena train ... (see config.json)"}
         done = finished(folder, job["steps"])
-        print(f"  {folder.name}: {done.get('normalized_score', float('nan')):.1f} ({time.time() - t:.0f} s)", file=sys.stderr, flush=True)
-    meta = {"env": job["env"], "level": job["level"], "variant": job["variant"], "seed": job["seed"],
-            "steps": job["steps"], "preset": job["preset"], "command": "macflow-arena train ... (see config.json)"}
-    (folder / "quality.json").write_text(json.dumps({**meta, "eval": done}))
-    return {**meta, "eval": done}
+        (folder / "quality.json").write_text(json.dumps({**meta, "eval": done}))
+        out.append({**meta, "eval": done})
+    return out
 
 
 def exec_eval(folder: Path, meta: dict, sets: list[str], episodes: int) -> dict | None:
@@ -154,6 +173,10 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default="small")
     p.add_argument("--device", default="cpu")
     p.add_argument("--jobs", type=int, default=1, help="training processes at a time")
+    p.add_argument("--stack", choices=("auto", "on", "off"), default="auto",
+                   help="'on': the seeds of a (dataset, variant) in one process, one stacked update (train --seeds "
+                        "--stack on); 'off': a process per seed; 'auto': on with --device cuda, off on CPU (measured "
+                        "slower there: benchmarks/results/train_speed_cpu_seeds.md)")
     p.add_argument("--root", default=None, help="datasets folder (default: $MACFLOW_ARENA_HOME/datasets)")
     p.add_argument("--runs", default=None, help="runs folder (default: $MACFLOW_ARENA_HOME/runs/quality)")
     p.add_argument("--also-exec", nargs="+", default=[], metavar="NAME=VALUE",
@@ -188,16 +211,21 @@ def main(argv=None) -> int:
         if missing:
             record_suite(a.env, root, episodes=a.episodes, levels=tuple(q for q in SUITE if q in missing), mode="create",
                          log=lambda m: print(m, file=sys.stderr))
+        stack = a.stack == "on" or (a.stack == "auto" and a.device.startswith("cuda"))
         jobs = []
         for level in a.levels:
             for spec in a.algos:
                 algo, sets = parse_variant(spec)
-                for seed in a.seeds:
-                    jobs.append({"env": a.env, "level": level, "variant": spec, "algo": algo, "sets": sets, "seed": seed,
-                                 "dataset": str(root / default_name(a.env, level)), "steps": a.steps, "preset": a.preset,
-                                 "device": a.device, "eval_episodes": a.eval_episodes,
-                                 "out": run_dir(runs, a.env, level, spec, seed)})
-        print(f"{len(jobs)} runs ({a.jobs} at a time) under {runs}", file=sys.stderr)
+                base = {"env": a.env, "level": level, "variant": spec, "algo": algo, "sets": sets,
+                        "dataset": str(root / default_name(a.env, level)), "steps": a.steps, "preset": a.preset,
+                        "device": a.device, "eval_episodes": a.eval_episodes, "stack": "on" if stack else None,
+                        "out": lambda s, level=level, spec=spec: run_dir(runs, a.env, level, spec, s)}
+                if stack:
+                    jobs.append({**base, "seeds": list(a.seeds)})
+                else:
+                    jobs += [{**base, "seeds": [seed]} for seed in a.seeds]
+        print(f"{len(jobs) * (len(a.seeds) if stack else 1)} runs ({a.jobs} process(es) at a time"
+              f"{', seeds stacked' if stack else ''}) under {runs}", file=sys.stderr)
         with ThreadPoolExecutor(max(1, a.jobs)) as ex:
             list(ex.map(train_one, jobs))
     results = []

@@ -6,7 +6,9 @@
 Sampling is the trainer's default (i.i.d. transitions, ``--batch-size`` 512); ``--sampling windows``
 with ``--batch-size 16 --window 20`` is the old path. ``--compile off on`` times each algorithm eager
 and through ``torch.compile`` (``train --compile on``; compilation happens in the untimed warm-up) and
-prints the compiled/eager time ratio. An algorithm may carry config overrides (``macflow:flow_steps=2``):
+prints the compiled/eager time ratio. ``--seeds 5`` adds, per algorithm, the seed-updates/s of 5
+seeds trained as one stacked update (``train --seeds 0-4 --stack on``) against one seed's updates/s
+(= 5 sequential runs' seed-updates/s). An algorithm may carry config overrides (``macflow:flow_steps=2``):
 a row of its own. Records a small spread expert dataset under
 $MACFLOW_ARENA_HOME/datasets when missing. Writes a markdown table (``--out``).
 """
@@ -32,6 +34,8 @@ def main(argv=None) -> int:
     p.add_argument("--window", type=int, default=20, help="steps per window with --sampling windows")
     p.add_argument("--compile", nargs="+", choices=("off", "on"), default=["off"],
                    help="compile modes to time side by side (ratios against 'off')")
+    p.add_argument("--seeds", type=int, nargs="*", default=[], metavar="K",
+                   help="also time K seeds as one stacked update (seed-updates/s against one seed's updates/s)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--out", default=None)
@@ -43,7 +47,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
 
     from macflow_arena.algos.registry import get
-    from macflow_arena.bench.train import dataset_update_rate
+    from macflow_arena.bench.train import dataset_update_rate, stacked_update_rate
     from macflow_arena.train.config import parse_overrides
     from macflow_arena.data import datasets_dir, record_dataset
     from macflow_arena.train.data import load_device_dataset
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
         if not (ds / "manifest.jsonl").exists():
             record_dataset(a.env, ds, behaviour={"name": "scripted"}, quality="expert", episodes=200, num_envs=200)
     data = load_device_dataset(ds, a.env, device=dev)
-    rows = {}
+    rows, stacked = {}, {}
     for preset in a.presets:
         for name in a.algos:
             algo, _, sets = name.partition(":")
@@ -70,6 +74,13 @@ def main(argv=None) -> int:
                                           compile=mode == "on", overrides=overrides)
                 rows[preset, name, mode] = ups
                 print(f"{preset:>6} {name:>8} compile {mode:>3}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
+            for k in a.seeds:
+                if a.sampling != "transitions":
+                    raise SystemExit("--seeds times i.i.d. transition batches; drop --sampling windows")
+                sups = stacked_update_rate(data, algo, preset, dev, seeds=k, batch_size=a.batch_size,
+                                           updates=a.updates, warmup=a.warmup, overrides=overrides)
+                stacked[preset, name, k] = sups
+                print(f"{preset:>6} {name:>8} {k} seeds stacked: {sups:8.1f} seed-updates/s", file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
     shape = f"{a.batch_size} i.i.d. transitions" if a.sampling == "transitions" else f"{a.batch_size} windows x {a.window} steps"
     lines = [f"# Training cost on {a.env} ({dev}: {gpu}; torch {torch.__version__})", "",
@@ -83,6 +94,13 @@ def main(argv=None) -> int:
         vs_eager = f"{eager / ups:.2f}x" if eager else "-"
         vs_bc = f"{bc / ups:.2f}x" if bc else "-"
         lines.append(f"| {preset} | {name} | {mode} | {ups:.1f} | {vs_eager} | {vs_bc} |")
+    if stacked:
+        lines += ["", "Seeds in one process (`train --seeds ... --stack on`): seed-updates/s of K seeds stacked "
+                  "on a seed axis, against one seed's eager updates/s (what K sequential runs get per seed)", "",
+                  "| preset | algo | seeds | seed-updates/s | vs sequential |", "|---|---|---|---|---|"]
+        for (preset, name, k), sups in stacked.items():
+            one = rows.get((preset, name, "off"))
+            lines.append(f"| {preset} | {name} | {k} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

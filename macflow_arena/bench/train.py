@@ -70,3 +70,37 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
         algo.update(sample())
     sync(device)
     return updates / (time.perf_counter() - t)
+
+
+def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int, batch_size: int, updates: int,
+                        warmup: int, overrides: dict | None = None) -> float:
+    """Seed-updates/s of ``seeds`` seeds trained as one stacked update (``train --seeds ... --stack on``;
+    ``algos.seed_stack``), each seed sampling its own i.i.d. transitions as the trainer does."""
+    import torch
+
+    from ..algos.base import config_fields
+    from ..algos.registry import get, make
+    from ..algos.seed_stack import SeedStack
+    from ..train.data import horizon_gamma
+
+    kw = {"gamma": horizon_gamma(data.mean_episode_steps)} if "gamma" in config_fields(get(name).Config) else {}
+    algos = []
+    for s in range(seeds):
+        a = make(name, data.spec, preset, seed=s, device=device, **{**kw, **(overrides or {})})
+        a.set_obs_stats(data.obs_mean, data.obs_std)
+        algos.append(a)
+    stack = SeedStack(algos)
+    gens = [torch.Generator(device=device).manual_seed(s) for s in range(seeds)]
+    gamma, n_step = getattr(algos[0].config, "gamma", None), int(getattr(algos[0].config, "n_step", 1))
+
+    def step():
+        stack.update([data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma) for g in gens])
+
+    for _ in range(max(warmup, 1)):
+        step()
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(updates):
+        step()
+    sync(device)
+    return updates * seeds / (time.perf_counter() - t)
