@@ -6,7 +6,8 @@
 #       SPEED_ALGOS=bc COMPILE=off OUT=/tmp/check bash benchmarks/gpu_check.sh   # the CPU path CI runs
 #
 # 1. the training-speed table (benchmarks/train_speed.py: SPEED_ALGOS x {small, PRESET} x COMPILE,
-#    ratios against eager in the same run) -> $OUT/speed.md
+#    ratios against eager in the same run, and SEEDS seeds as one stacked update against one seed)
+#    -> $OUT/speed.md
 # 2. the quality suite's headline datasets (spread expert, tag medium, 3m medium; recorded with the
 #    suite recorder when missing) trained with PRESET by macflow and bc for BUDGET seconds of
 #    updates each (`train --time-limit`), evaluated on EVAL_EPISODES held-out episodes
@@ -19,6 +20,7 @@ UPDATES="${UPDATES:-50}"
 EVAL_EPISODES="${EVAL_EPISODES:-256}"
 SPEED_ALGOS="${SPEED_ALGOS:-macflow bc}"
 COMPILE="${COMPILE:-off on}"
+SEEDS="${SEEDS:-8}"                 # seeds stacked in one update for the speed table ("": none)
 OUT="${OUT:-benchmarks/results/gpu_check}"
 EPISODES="${EPISODES:-}"            # dataset size when a suite is recorded (default: the scenario's)
 REF_EPISODES="${REF_EPISODES:-1024}"
@@ -32,7 +34,7 @@ PRESETS="small"
 [ "$PRESET" != "small" ] && PRESETS="small $PRESET"
 # shellcheck disable=SC2086
 "$PY" benchmarks/train_speed.py --device "$DEVICE" --algos $SPEED_ALGOS --presets $PRESETS \
-    --updates "$UPDATES" --warmup 2 --compile $COMPILE --out "$OUT/speed.md"
+    --updates "$UPDATES" --warmup 2 --compile $COMPILE ${SEEDS:+--seeds $SEEDS} --out "$OUT/speed.md"
 
 HOME_DIR="${MACFLOW_ARENA_HOME:-$HOME/.macflow_arena}"
 HEADLINE=("particle/spread expert" "particle/tag medium" "skirmish/3m medium")
