@@ -73,3 +73,52 @@ def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete):
     assert torch.equal(got2[:, 1], got[:, 1])
     with pytest.raises(ValueError, match="exec_candidates"):
         algo.set_execution(exec_candidates=0)
+
+
+@pytest.mark.parametrize("discrete", [False, True], ids=["cont", "disc"])
+def test_macflow_pick_term_regresses_the_centre_to_the_critics_best(discrete):
+    """``pick_weight``: the pick term is the centre's error against the candidate (the centre, then
+    M - 1 draws of the training generator) its own critic ranks best, each agent on its own."""
+    import torch.nn.functional as F
+
+    from _algo_helpers import DISC
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.nets import masked_argmax, masked_logits
+
+    spec = DISC if discrete else CONT
+    algo = tiny("macflow", discrete, pick_weight=5.0, pick_candidates=6)
+    b = algo.prepare(random_batch(spec, 8, 1, generator=torch.Generator().manual_seed(1)))
+    o = algo.with_id(b.obs[:, :-1])
+    w = b.mask[..., None] * b.alive[:, :-1]
+    avail = b.avail[:, :-1] if discrete else None
+    state = algo.gen.get_state()
+    with torch.no_grad():
+        mem_s = algo.nets["student"].memory(o)
+        q_disc = algo.nets["critic"](o).mean(0) if discrete else None
+        mem_c = None if discrete else algo.nets["critic"].memory(o)
+        got = algo._pick_loss(o, w, mem_s, mem_c, q_disc, avail)
+    algo.gen.set_state(state)
+    z = torch.cat([torch.zeros(1, *o.shape[:-1], spec.action_dim), algo.randn(5, *o.shape[:-1], spec.action_dim)])
+    with torch.no_grad():
+        out = torch.stack([algo.nets["student"](o, algo.z_in(z[m])) for m in range(6)])
+        if discrete:
+            a = masked_argmax(out, avail)
+            q = torch.stack([q_disc.gather(-1, a[m][..., None])[..., 0] for m in range(6)])
+        else:
+            a = out.clamp(-1, 1)
+            q = torch.stack([algo.nets["critic"](o, a[m]).mean(0) for m in range(6)])
+        best = q.argmax(0)
+        assert not torch.equal(best, torch.zeros_like(best))  # the draws matter, not only the centre
+        pick = torch.gather(a, 0, best[None, ..., None].expand(1, *a.shape[1:]) if not discrete else best[None])[0]
+        centre = out[0]
+        if discrete:
+            ce = F.cross_entropy(masked_logits(centre, avail).flatten(0, -2), pick.flatten(), reduction="none")
+            want = (ce.view(pick.shape) * w).sum() / w.sum()
+        else:
+            want = ((((centre - pick) ** 2).mean(-1)) * w).sum() / w.sum()
+    assert float(got) == pytest.approx(float(want), rel=1e-5)
+    m = algo.update(random_batch(spec, 8, 1, generator=torch.Generator().manual_seed(2)))
+    assert m["actor/pick_loss"] >= 0
+    assert "actor/pick_loss" not in tiny("macflow", discrete).update(random_batch(spec, 8, 1))  # off by default
+    with pytest.raises(ValueError, match="pick_candidates"):
+        tiny("macflow", discrete, pick_candidates=1)

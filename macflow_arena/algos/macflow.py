@@ -60,6 +60,11 @@ class MACFlowConfig:
     actor_batch: int = opt(256, "rows of the batch for the student's terms (distillation to the teacher's K-step "
                                 "sample, Q); 0: all. The flow and critic terms use the whole batch")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
+    pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
+                                  "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
+                                  "among the student's own samples on pick_candidates noises (the centre and "
+                                  "N(0, 1) draws); best-of-M learned into one forward. 0 (default): off")
+    pick_candidates: int = opt(16, "noises the pick term ranks (with pick_weight > 0)")
     flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
@@ -86,6 +91,10 @@ class MACFlowConfig:
         if not 1 <= self.exec_candidates <= 256:
             raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 256] (each one is a student and a "
                              f"critic pass), got {self.exec_candidates}")
+        if not self.pick_weight >= 0:
+            raise ValueError(f"MACFlowConfig.pick_weight must be >= 0, got {self.pick_weight}")
+        if not 2 <= self.pick_candidates <= 256:
+            raise ValueError(f"MACFlowConfig.pick_candidates must be in [2, 256], got {self.pick_candidates}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
@@ -188,7 +197,8 @@ class MACFlow(Algorithm):
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
         ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
         z = self.randn(k, T, N, A)
-        mu = nets["student"](ok, self.z_in(z))
+        mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
+        mu = nets["student"](ok, self.z_in(z), mem=mem_s)
         target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
         if s.discrete:
             av = avail_t[:k]
@@ -206,7 +216,14 @@ class MACFlow(Algorithm):
         q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)
 
         total = critic_loss + flow_loss + c.alpha * distill + q_loss
-        return total, {
+        extra = {}
+        if c.pick_weight > 0:
+            pick = self._pick_loss(ok, wk, mem_s, rows(mem_c, k) if not s.discrete else None,
+                                   q_all[:, :k].detach().mean(0) if s.discrete else None,
+                                   avail_t[:k] if s.discrete else None)
+            total = total + c.pick_weight * pick
+            extra["actor/pick_loss"] = pick
+        return total, {**extra, 
             "critic/loss": critic_loss,
             "critic/q_mean": masked_mean(q_mix.mean(0), b.mask),
             "critic/target_mean": masked_mean(y, b.mask),
@@ -216,6 +233,30 @@ class MACFlow(Algorithm):
             "actor/q_mean": masked_mean(q_pi_mix, mk),
             "actor/lambda": lam,
         }
+
+    def _pick_loss(self, o: Tensor, w: Tensor, mem_s, mem_c, q_disc: Tensor | None, avail) -> Tensor:
+        """The pick term (``pick_weight``): each agent's critic ranks its student's actions on M noises
+        (the centre and M - 1 draws; own observation only, as ``exec_candidates`` does at execution)
+        and the centre regresses to the best (MSE, or cross-entropy on the best index)."""
+        c, s, nets = self.config, self.spec, self.nets
+        m = c.pick_candidates
+        k, T, N, A = o.shape[0], o.shape[1], s.n_agents, s.action_dim
+        with torch.no_grad():
+            zc = torch.cat([o.new_zeros(1, k, T, N, A), self.randn(m - 1, k, T, N, A)])
+            out = nets["student"](o, self.z_in(zc), mem=rows(mem_s))  # [M, k, T, N, out]
+            if s.discrete:
+                a = masked_argmax(out, avail)  # [M, k, T, N]
+                q = q_disc.expand(m, *q_disc.shape).gather(-1, a[..., None])[..., 0]
+                best = a.gather(0, q.argmax(0)[None])[0]
+            else:
+                a = out.clamp(-1, 1)
+                q = nets["critic"](o, a, mem=mem_c).mean(0)  # [M, k, T, N]
+                best = a.gather(0, q.argmax(0)[None, ..., None].expand(1, *a.shape[1:]))[0]
+        centre = nets["student"](o, self.z_in(o.new_zeros(k, T, N, A)), mem=mem_s)
+        if s.discrete:
+            ce = F.cross_entropy(masked_logits(centre, avail).flatten(0, -2), best.flatten(), reduction="none")
+            return masked_mean(ce.view(best.shape), w)
+        return masked_mean(((centre - best) ** 2).mean(-1), w)
 
     def after_step(self) -> None:
         self.polyak("critic", "target_critic", self.config.tau)

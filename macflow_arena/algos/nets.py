@@ -172,8 +172,14 @@ class Student(nn.Module):
         super().__init__()
         self.net = EntityMLP(spec, noise_dim, hidden, out_dim, layer_norm)
 
-    def forward(self, o: Tensor, z: Tensor) -> Tensor:
-        return self.net(o, z)
+    def memory(self, o: Tensor):
+        """The noise-independent part of ``o`` (``EntityMLP.memory``), to share between calls."""
+        return self.net.memory(o)
+
+    def forward(self, o: Tensor, z: Tensor, mem=None) -> Tensor:
+        """``mem``: ``memory(o)`` of the same rows; its leading axes broadcast against ``z``'s (one
+        encoding of o for several noises [M, ...])."""
+        return self.net(o, z, mem=mem)
 
 
 class GaussianHead(nn.Module):
