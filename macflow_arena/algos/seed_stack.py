@@ -111,7 +111,6 @@ class SeedStack:
     def _load_moments(self) -> None:
         """Adam moments of every seed, stacked (zeros and step 0 before any update)."""
         sds = [a.state_dict() for a in self.algos]
-        host_sd = self.host.state_dict()
         for name, o in self.host.optimizers.items():
             i = 0
             for g in o.param_groups:
@@ -125,7 +124,6 @@ class SeedStack:
                                       "exp_avg": torch.stack([sd[key + "exp_avg"] for sd in sds]).to(p.device),
                                       "exp_avg_sq": torch.stack([sd[key + "exp_avg_sq"] for sd in sds]).to(p.device)}
                     i += 1
-        del host_sd
 
     def write_back(self) -> None:
         """Copy the stacked weights, moments and step into each seed's algorithm."""
