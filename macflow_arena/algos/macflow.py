@@ -65,6 +65,8 @@ class MACFlowConfig:
                                   "among the student's own samples on pick_candidates noises (the centre and "
                                   "N(0, 1) draws); best-of-M learned into one forward. 0 (default): off")
     pick_candidates: int = opt(16, "noises the pick term ranks (with pick_weight > 0)")
+    pick_rows: int = opt(64, "rows of the batch the pick term uses (the first ones; its M candidate passes cost "
+                             "M times as much per row); 0: actor_batch")
     flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
@@ -93,10 +95,19 @@ class MACFlowConfig:
                              f"critic pass), got {self.exec_candidates}")
         if not self.pick_weight >= 0:
             raise ValueError(f"MACFlowConfig.pick_weight must be >= 0, got {self.pick_weight}")
+        if self.pick_rows < 0:
+            raise ValueError(f"MACFlowConfig.pick_rows must be >= 0, got {self.pick_rows}")
         if not 2 <= self.pick_candidates <= 256:
             raise ValueError(f"MACFlowConfig.pick_candidates must be in [2, 256], got {self.pick_candidates}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
+
+
+def first_rows(mem, k: int):
+    """The first ``k`` rows of a memory (nested tuples of tensors), still attached to the graph."""
+    if isinstance(mem, (tuple, list)):
+        return type(mem)(first_rows(m, k) for m in mem)
+    return mem[:k]
 
 
 class MACFlow(Algorithm):
@@ -218,9 +229,11 @@ class MACFlow(Algorithm):
         total = critic_loss + flow_loss + c.alpha * distill + q_loss
         extra = {}
         if c.pick_weight > 0:
-            pick = self._pick_loss(ok, wk, mem_s, rows(mem_c, k) if not s.discrete else None,
-                                   q_all[:, :k].detach().mean(0) if s.discrete else None,
-                                   avail_t[:k] if s.discrete else None)
+            r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
+            pick = self._pick_loss(ok[:r], wk[:r], first_rows(mem_s, r),
+                                   rows(mem_c, r) if not s.discrete else None,
+                                   q_all[:, :r].detach().mean(0) if s.discrete else None,
+                                   avail_t[:r] if s.discrete else None)
             total = total + c.pick_weight * pick
             extra["actor/pick_loss"] = pick
         return total, {**extra, 
