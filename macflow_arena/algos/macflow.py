@@ -227,16 +227,7 @@ class MACFlow(Algorithm):
         q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)
 
         total = critic_loss + flow_loss + c.alpha * distill + q_loss
-        extra = {}
-        if c.pick_weight > 0:
-            r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
-            pick = self._pick_loss(ok[:r], wk[:r], first_rows(mem_s, r),
-                                   rows(mem_c, r) if not s.discrete else None,
-                                   q_all[:, :r].detach().mean(0) if s.discrete else None,
-                                   avail_t[:r] if s.discrete else None)
-            total = total + c.pick_weight * pick
-            extra["actor/pick_loss"] = pick
-        return total, {**extra, 
+        metrics = {
             "critic/loss": critic_loss,
             "critic/q_mean": masked_mean(q_mix.mean(0), b.mask),
             "critic/target_mean": masked_mean(y, b.mask),
@@ -246,6 +237,15 @@ class MACFlow(Algorithm):
             "actor/q_mean": masked_mean(q_pi_mix, mk),
             "actor/lambda": lam,
         }
+        if c.pick_weight > 0:
+            r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
+            pick = self._pick_loss(ok[:r], wk[:r], first_rows(mem_s, r),
+                                   rows(mem_c, r) if not s.discrete else None,
+                                   q_all[:, :r].detach().mean(0) if s.discrete else None,
+                                   avail_t[:r] if s.discrete else None)
+            total = total + c.pick_weight * pick
+            metrics["actor/pick_loss"] = pick
+        return total, metrics
 
     def _pick_loss(self, o: Tensor, w: Tensor, mem_s, mem_c, q_disc: Tensor | None, avail) -> Tensor:
         """The pick term (``pick_weight``): each agent's critic ranks its student's actions on M noises
