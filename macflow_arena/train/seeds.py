@@ -133,7 +133,6 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
             if io:  # evaluation and checkpoints read each seed's own algorithm
                 stack.write_back()
             for r, m in zip(runs, ms):
-                r.algo.step = step
                 r.after_update(m, step, is_last, out_of_time)
             if io:
                 paused += time.perf_counter() - t_io
