@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   macflow-arena record particle/spread --behavior scripted --epsilon 0.5 --quality mixed --name my-spread
   macflow-arena record particle/spread --behavior sb3 --model ppo_spread.zip --quality expert
   macflow-arena record skirmish/3m --behavior random --episodes 200 --out ./3m-random
+  macflow-arena record particle/cover --noise 0.3 --label intended --quality expert --name cover-dart
 
 Datasets go to $MACFLOW_ARENA_HOME/datasets/NAME (default ~/.macflow_arena/datasets);
 NAME defaults to <family>-<env>-v<N>-<quality>. Reference returns (random and the
@@ -41,6 +42,11 @@ def add_parser(subparsers) -> None:
                         "tasks, else 1000)")
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian action noise std (continuous actions)")
     p.add_argument("--epsilon", type=float, default=0.0, help="probability of a uniformly random action")
+    p.add_argument("--label", choices=("executed", "intended"), default="executed",
+                   help="with --noise/--epsilon: which action the dataset stores. executed (default): what the env "
+                        "ran; intended: the behaviour's own action before the noise (DART): the states leave the "
+                        "behaviour's path and each label is its correction from there, so imitation learns to "
+                        "recover. The stored action is then not the one that produced the next observation.")
     p.add_argument("--suite", action="store_true", help="record expert, medium, medium-replay and random in one go")
     p.add_argument("--name", help="dataset name under the datasets folder")
     p.add_argument("--out", metavar="PATH", help="dataset folder (instead of --name)")
@@ -117,6 +123,10 @@ def run(args) -> int:
         behaviour["noise"] = args.noise
     if args.epsilon:
         behaviour["epsilon"] = args.epsilon
+    if args.label != "executed":
+        if not (args.noise or args.epsilon):
+            raise CommandError("--label intended needs --noise or --epsilon (the perturbation the labels ignore)")
+        behaviour["label"] = args.label
     quality = args.quality or (
         "random" if args.behavior == "random" else ("expert" if not (args.noise or args.epsilon) else "mixed"))
     if args.out and args.name:

@@ -12,6 +12,11 @@ agent) an action is replaced by a uniformly random (legal) one, and continuous
 actions get Gaussian ``noise`` (std) and are clipped to the action box.
 ``epsilon`` may be an array [B] (one value per world): medium-replay uses it to
 sweep from random to medium quality across the dataset's episodes.
+With ``label="intended"`` the env still executes the perturbed action but the
+dataset stores the behaviour's own (DART: Laskey et al., 2017): the recorded
+states leave the behaviour's path and every label is its correction from there.
+Recorders call ``act_and_label(obs, first) -> (executed, recorded)`` when an
+actor has it, else store what ``act_batch`` returns.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 BEHAVIOURS = ("scripted", "random", "sb3")
+LABELS = ("executed", "intended")  # which action a recording stores when the behaviour's is perturbed
 
 
 def _mask_of(obs) -> np.ndarray | None:
@@ -72,8 +78,11 @@ class ScriptedActor:
 class NoisyActor:
     """``base`` with epsilon-random actions and Gaussian noise (see the module doc)."""
 
-    def __init__(self, base, venv, seed: int | None = None, noise: float = 0.0, epsilon=0.0):
+    def __init__(self, base, venv, seed: int | None = None, noise: float = 0.0, epsilon=0.0, label: str = "executed"):
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
         self.base = base
+        self.label = label
         self.space = venv.action_space if isinstance(venv.action_space, spaces.Space) else venv.action_space(venv.agents[0])
         self.n = venv.n_agents
         self.rng = np.random.default_rng(None if seed is None else seed + 7919)
@@ -84,7 +93,13 @@ class NoisyActor:
             raise ValueError(f"noise needs continuous actions; {self.space} is discrete: use epsilon")
 
     def act_batch(self, obs, first):
-        act = np.asarray(self.base.act_batch(obs, first))
+        return self.act_and_label(obs, first)[0]
+
+    def act_and_label(self, obs, first):
+        """(the actions the env executes, the actions the dataset stores): the same array unless
+        ``label == "intended"``, where the dataset gets the behaviour's action before any noise."""
+        intended = np.asarray(self.base.act_batch(obs, first))
+        act = intended
         b = act.shape[0]
         if self.noise > 0:
             act = act + self.rng.normal(0.0, self.noise, size=act.shape)
@@ -96,7 +111,7 @@ class NoisyActor:
             rand = random_actions(self.rng, self.space, (b, self.n), _mask_of(obs))
             sel = swap.reshape(swap.shape + (1,) * (act.ndim - 2))
             act = np.where(sel, rand, act).astype(act.dtype)
-        return act
+        return act, (intended.astype(act.dtype) if self.label == "intended" else act)
 
     def _label(self, eps: float) -> str:
         knobs = [f"eps={eps:.3f}"] if eps > 0 else []
@@ -115,11 +130,13 @@ class NoisyActor:
         d = dict(self.base.describe())
         d["noise"] = self.noise
         d["epsilon"] = self.epsilon if not np.ndim(self.epsilon) else "per-episode schedule"
+        if self.label != "executed":
+            d["label"] = self.label
         return d
 
 
 def make_actor(venv, behaviour: Mapping[str, Any], seed: int | None = 0):
-    """An actor for ``behaviour`` = {"name": scripted|random|sb3, "noise", "epsilon", "model"}."""
+    """An actor for ``behaviour`` = {"name": scripted|random|sb3, "noise", "epsilon", "label", "model"}."""
     name = behaviour.get("name", "scripted")
     if name == "scripted":
         base = ScriptedActor(venv, seed)
@@ -134,8 +151,11 @@ def make_actor(venv, behaviour: Mapping[str, Any], seed: int | None = 0):
     else:
         raise ValueError(f"unknown behaviour {name!r}; known: {', '.join(BEHAVIOURS)}")
     noise, eps = float(behaviour.get("noise", 0.0) or 0.0), behaviour.get("epsilon", 0.0) or 0.0
+    label = behaviour.get("label", "executed") or "executed"
+    if label != "executed" and not (noise or np.any(np.asarray(eps) > 0)):
+        raise ValueError(f"label={label!r} needs noise or epsilon: without a perturbation every action is the behaviour's")
     if noise or np.any(np.asarray(eps) > 0) or name != "random":
-        return NoisyActor(base, venv, seed=seed, noise=noise, epsilon=eps)
+        return NoisyActor(base, venv, seed=seed, noise=noise, epsilon=eps, label=label)
     return base
 
 

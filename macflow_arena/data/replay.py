@@ -55,6 +55,9 @@ def replay_frames(header: dict, episode: dict, divergence: Divergence | None = N
                   render_mode: str | None = "rgb_array") -> Iterator[np.ndarray]:
     """Frames of ``episode`` (reset frame + one per step); fills ``divergence`` if obs stop matching."""
     agents = list(header["agents"])
+    if (header.get("behaviour") or {}).get("label") == "intended":
+        raise ReplayError("this dataset stores the behaviour's intended actions (recorded with --label intended), "
+                          "not the noisy ones the env executed, so its episodes cannot be re-simulated")
     env = _replay_env(header, render_mode)
     div = divergence if divergence is not None else Divergence()
     try:

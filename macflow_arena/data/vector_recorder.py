@@ -152,7 +152,10 @@ def record_vector(venv, actor, writer: DatasetWriter, *, episodes: int, seed: in
 
     while kept < episodes:
         first = t == 0
-        actions = actor.act_batch(obs, first)
+        if hasattr(actor, "act_and_label"):
+            actions, labels = actor.act_and_label(obs, first)
+        else:
+            actions = labels = actor.act_batch(obs, first)
         obs2, rew, term, trunc, info = venv.step(actions)
         same = bool((t == t[0]).all())
         idx = (slice(None), int(t[0])) if same else (ar, t)
@@ -160,7 +163,7 @@ def record_vector(venv, actor, writer: DatasetWriter, *, episodes: int, seed: in
         if "active" in info:
             live = np.asarray(info["active"], dtype=bool)
         term = term & live
-        bufs["action"][idx] = actions
+        bufs["action"][idx] = labels
         bufs["reward"][idx] = rew
         bufs["terminated"][idx] = term
         bufs["truncated"][idx] = trunc & live & ~term
