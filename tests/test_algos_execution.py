@@ -36,15 +36,27 @@ def test_training_fields_cannot_change_after_training():
     assert bc.config.stochastic
 
 
+def _scores(q, rank):
+    """Reference ranking of candidates from ensemble values q [M, E, ...] (candidate 0: the centre)."""
+    if rank == "mean":
+        return q.mean(1)
+    low = q.min(1).values
+    if rank == "safe":  # the centre is judged by its most favourable head, the others by their least
+        low[0] = q[0].max(0).values
+    return low
+
+
+@pytest.mark.parametrize("rank", ["mean", "min", "safe"])
 @pytest.mark.parametrize("discrete", [False, True])
-def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete):
+def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete, rank):
     """``exec_candidates=M``: M student actions per agent (noises: the centre, then draws from the
-    agreed generator); agent i keeps the one its own critic Q_i(o_i, a) ranks best."""
+    agreed generator); agent i keeps the one its own critic Q_i(o_i, a) ranks best (``rank``: by the
+    heads' mean, their min, or 'safe': a draw must beat the centre's best head with its worst)."""
     from _algo_helpers import DISC
 
     spec = DISC if discrete else CONT
     algo = tiny("macflow", discrete)
-    algo.set_execution(exec_candidates=6)
+    algo.set_execution(exec_candidates=6, rank=rank)
     obs = torch.randn(4, spec.n_agents, spec.obs_dim)
     avail = torch.rand(4, spec.n_agents, spec.action_dim) > 0.3 if discrete else None
     if discrete:
@@ -57,15 +69,16 @@ def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete):
         out = torch.stack([algo.nets["student"](o, algo.z_in(z[k])) for k in range(6)])
         if discrete:
             a = out.masked_fill(~avail, -1e9).argmax(-1)
-            q = algo.nets["critic"](o).mean(0)
-            q = torch.stack([q.gather(-1, a[k][..., None])[..., 0] for k in range(6)])
+            q = algo.nets["critic"](o)  # [E, B, N, n]
+            q = torch.stack([q.gather(-1, a[k].expand(q.shape[0], *a[k].shape)[..., None])[..., 0] for k in range(6)])
         else:
             a = out.clamp(-1, 1)
-            q = torch.stack([algo.nets["critic"](o, a[k]).mean(0) for k in range(6)])
-    best = q.argmax(0)
+            q = torch.stack([algo.nets["critic"](o, a[k]) for k in range(6)])  # [M, E, B, N]
+    best = _scores(q, rank).argmax(0)
     want = torch.stack([torch.stack([a[best[b, i], b, i] for i in range(spec.n_agents)]) for b in range(4)])
     assert torch.allclose(got.float(), want.float(), atol=1e-6)
-    assert not torch.equal(best, torch.zeros_like(best))  # the draws matter, not only the centre
+    if rank != "safe":  # (untrained heads disagree everywhere: 'safe' keeps the centre; see the next test)
+        assert not torch.equal(best, torch.zeros_like(best))  # the draws matter, not only the centre
     # Decentralized: agent 1's choice reads only o_1 (and the agreed noise).
     obs2 = obs.clone()
     obs2[:, [0, 2]] = torch.randn(4, 2, spec.obs_dim)
@@ -73,6 +86,20 @@ def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete):
     assert torch.equal(got2[:, 1], got[:, 1])
     with pytest.raises(ValueError, match="exec_candidates"):
         algo.set_execution(exec_candidates=0)
+    with pytest.raises(ValueError, match="rank"):
+        algo.set_execution(rank="max")
+
+
+def test_rank_scores_safe_keeps_the_centre_unless_every_head_prefers_a_draw():
+    from macflow_arena.algos.macflow import rank_scores
+
+    # [E=2 heads, M=3 candidates]: candidate 1 is better by head 0 only, candidate 2 by both heads
+    q = torch.tensor([[1.0, 3.0, 2.5], [2.0, 1.0, 2.2]])
+    assert rank_scores(q, "mean").argmax(0) == 2 and rank_scores(q, "min").argmax(0) == 2
+    assert rank_scores(q, "safe").argmax(0) == 2
+    q2 = torch.tensor([[1.0, 3.0, 1.5], [2.0, 1.0, 1.9]])  # no draw beats the centre's best head (2.0) everywhere
+    assert rank_scores(q2, "mean").argmax(0) == 1 and rank_scores(q2, "safe").argmax(0) == 0
+    assert torch.equal(rank_scores(q2, "min"), torch.tensor([1.0, 1.0, 1.5]))
 
 
 @pytest.mark.parametrize("discrete", [False, True], ids=["cont", "disc"])
@@ -94,7 +121,7 @@ def test_macflow_pick_term_regresses_the_centre_to_the_critics_best(discrete):
     state = algo.gen.get_state()
     with torch.no_grad():
         mem_s = algo.nets["student"].memory(o)
-        q_disc = algo.nets["critic"](o).mean(0) if discrete else None
+        q_disc = algo.nets["critic"](o) if discrete else None  # [E, ...]
         mem_c = None if discrete else algo.nets["critic"].memory(o)
         got = algo._pick_loss(o, w, mem_s, mem_c, q_disc, avail)
     algo.gen.set_state(state)
@@ -103,7 +130,7 @@ def test_macflow_pick_term_regresses_the_centre_to_the_critics_best(discrete):
         out = torch.stack([algo.nets["student"](o, algo.z_in(z[m])) for m in range(6)])
         if discrete:
             a = masked_argmax(out, avail)
-            q = torch.stack([q_disc.gather(-1, a[m][..., None])[..., 0] for m in range(6)])
+            q = torch.stack([q_disc.mean(0).gather(-1, a[m][..., None])[..., 0] for m in range(6)])
         else:
             a = out.clamp(-1, 1)
             q = torch.stack([algo.nets["critic"](o, a[m]).mean(0) for m in range(6)])

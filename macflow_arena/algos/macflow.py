@@ -67,6 +67,10 @@ class MACFlowConfig:
     pick_candidates: int = opt(16, "noises the pick term ranks (with pick_weight > 0)")
     pick_rows: int = opt(64, "rows of the batch the pick term uses (the first ones; its M candidate passes cost "
                              "M times as much per row); 0: actor_batch")
+    rank: str = opt("mean", "how the critic's ensemble heads rank candidate actions (the pick term and "
+                            "exec_candidates): 'mean'; 'min' (pessimistic: an action some head doubts ranks "
+                            "low); 'safe' (the centre scores its heads' max, the others their min: a candidate "
+                            "replaces the centre only where every head prefers it)")
     flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
@@ -85,6 +89,7 @@ class MACFlowConfig:
         check_choice(self, "teacher", ("joint", "per_agent"))
         check_choice(self, "noise", ("shared", "private"))
         check_choice(self, "q_agg", ("mean", "min"))
+        check_choice(self, "rank", ("mean", "min", "safe"))
         check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
@@ -103,6 +108,16 @@ class MACFlowConfig:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
 
+def rank_scores(q: Tensor, how: str) -> Tensor:
+    """Scores of M candidates from ensemble values ``q`` [E, M, ...] (candidate 0 is the centre)."""
+    if how == "mean":
+        return q.mean(0)
+    low = q.min(0).values
+    if how == "safe":
+        low = torch.cat([q[:, :1].max(0).values, low[1:]])
+    return low
+
+
 def first_rows(mem, k: int):
     """The first ``k`` rows of a memory (nested tuples of tensors), still attached to the graph."""
     if isinstance(mem, (tuple, list)):
@@ -113,7 +128,7 @@ def first_rows(mem, k: int):
 class MACFlow(Algorithm):
     name = "macflow"
     Config = MACFlowConfig
-    exec_fields = ("exec_noise", "exec_noise_hold", "exec_candidates")
+    exec_fields = ("exec_noise", "exec_noise_hold", "exec_candidates", "rank")
     act_nets = ("student",)
 
     def build(self):
@@ -241,7 +256,7 @@ class MACFlow(Algorithm):
             r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
             pick = self._pick_loss(ok[:r], wk[:r], first_rows(mem_s, r),
                                    rows(mem_c, r) if not s.discrete else None,
-                                   q_all[:, :r].detach().mean(0) if s.discrete else None,
+                                   q_all[:, :r].detach() if s.discrete else None,
                                    avail_t[:r] if s.discrete else None)
             total = total + c.pick_weight * pick
             metrics["actor/pick_loss"] = pick
@@ -259,11 +274,12 @@ class MACFlow(Algorithm):
             out = nets["student"](o, self.z_in(zc), mem=rows(mem_s))  # [M, k, T, N, out]
             if s.discrete:
                 a = masked_argmax(out, avail)  # [M, k, T, N]
-                q = q_disc.expand(m, *q_disc.shape).gather(-1, a[..., None])[..., 0]
+                qd = q_disc.unsqueeze(1).expand(q_disc.shape[0], m, *q_disc.shape[1:])  # [E, M, k, T, N, n]
+                q = rank_scores(qd.gather(-1, a.expand(qd.shape[0], *a.shape)[..., None])[..., 0], c.rank)
                 best = a.gather(0, q.argmax(0)[None])[0]
             else:
                 a = out.clamp(-1, 1)
-                q = nets["critic"](o, a, mem=mem_c).mean(0)  # [M, k, T, N]
+                q = rank_scores(nets["critic"](o, a, mem=mem_c), c.rank)  # [M, k, T, N]
                 best = a.gather(0, q.argmax(0)[None, ..., None].expand(1, *a.shape[1:]))[0]
         centre = nets["student"](o, self.z_in(o.new_zeros(k, T, N, A)), mem=mem_s)
         if s.discrete:
@@ -304,9 +320,10 @@ class MACFlow(Algorithm):
         if self.spec.discrete:
             av = None if avail is None else avail.expand(m, *avail.shape)
             a = masked_argmax(out, av)  # [M, B, N]
-            q = self.nets["critic"](oo).mean(0).gather(-1, a[..., None])[..., 0]
+            qa = self.nets["critic"](oo)  # [E, M, B, N, n]
+            q = rank_scores(qa.gather(-1, a.expand(qa.shape[0], *a.shape)[..., None])[..., 0], self.config.rank)
             return a.gather(0, q.argmax(0)[None])[0]
         a = out.clamp(-1, 1)
-        q = self.nets["critic"](oo, a).mean(0)  # [M, B, N]
+        q = rank_scores(self.nets["critic"](oo, a), self.config.rank)  # [M, B, N]
         best = q.argmax(0)  # [B, N]
         return a.gather(0, best[None, ..., None].expand(1, *a.shape[1:]))[0]
