@@ -127,8 +127,10 @@ def test_start_fraction_oversamples_episode_starts(data):
     b = tagged.sample_transitions(400, torch.Generator().manual_seed(0), start_fraction=0.25)
     rows = b.obs[:, 0, 0, 0].long().numpy()
     starts = data.obs_start.numpy()[:-1]
-    assert np.isin(rows[:100], starts).all()  # the first quarter: episodes' first observations
-    assert np.isin(rows[100:], starts).mean() < 0.3  # the rest: uniform over steps (1 in 25 is a start)
+    is_start = np.isin(rows, starts)
+    assert 0.25 <= is_start.mean() < 0.3 + 0.05  # a quarter drawn from starts, plus the uniform rows' own
+    # spread over the batch: any prefix (MAC-Flow's students use the first rows) holds about the same share
+    assert 0.15 < is_start[:100].mean() < 0.45 and 0.15 < is_start[:200].mean() < 0.45
 
 
 def test_train_help_renders(capsys):

@@ -246,3 +246,22 @@ def test_macflow_teacher_lr_is_its_own_group_under_the_schedule(spread, tmp_path
     assert teacher["lr"] == pytest.approx(4e-3 * scale) and rest["lr"] == pytest.approx(1e-3 * scale)
     with pytest.raises(ValueError, match="teacher_lr"):
         train(tiny_config(spread, tmp_path / "bad", overrides={**TINY_OVERRIDES, "teacher_lr": 2.0}), log=None)
+
+
+def test_macflow_student_lr_is_its_own_group(spread, tmp_path):
+    """``student_lr`` (with or without ``teacher_lr``): the students get their own peak rate, the rest ``lr``."""
+    from macflow_arena.train.trainer import train
+
+    for extra, n_groups in (({"student_lr": 3e-3}, 2), ({"student_lr": 3e-3, "teacher_lr": 4e-3}, 3)):
+        res = train(tiny_config(spread, tmp_path / f"r{n_groups}", steps=2,
+                                overrides={**TINY_OVERRIDES, "lr": 1e-3, **extra}), log=None)
+        algo = res.algo
+        groups = algo.optimizers["main"].param_groups
+        assert len(groups) == n_groups
+        by_id = {id(p): g["peak_lr"] for g in groups for p in g["params"]}
+        assert {by_id[id(p)] for p in algo.nets["student"].parameters()} == {3e-3}
+        assert {by_id[id(p)] for p in algo.nets["critic"].parameters()} == {1e-3}
+        assert {by_id[id(p)] for p in algo.nets["teacher"].parameters()} == {extra.get("teacher_lr", 1e-3)}
+        assert len(by_id) == sum(1 for k in ("teacher", "student", "critic") for _ in algo.nets[k].parameters())
+    with pytest.raises(ValueError, match="student_lr"):
+        train(tiny_config(spread, tmp_path / "bad", overrides={**TINY_OVERRIDES, "student_lr": 0.0}), log=None)

@@ -43,6 +43,9 @@ class MACFlowConfig:
     lr: float = opt(1e-3, "Adam learning rate (one optimizer for every part; peak of the cosine schedule)")
     teacher_lr: float | None = opt(None, "learning rate of the flow teacher (a parameter group of the same "
                                          "optimizer, same schedule; flowbc's teacher learns fastest at 3e-3); None: lr")
+    student_lr: float | None = opt(None, "learning rate of the one-step students (a parameter group of the same "
+                                         "optimizer, same schedule); None: lr. They chase a moving teacher: on cover "
+                                         "3e-3 distils its plans where 1e-3 lags (benchmarks/quality.md)")
     gamma: float | None = opt(None, "discount; None: matched to the dataset's episodes by the trainer "
                                     "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
     n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
@@ -93,8 +96,10 @@ class MACFlowConfig:
         check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
-        if self.teacher_lr is not None and not 0 < self.teacher_lr < 1:
-            raise ValueError(f"MACFlowConfig.teacher_lr must be in (0, 1), got {self.teacher_lr}")
+        for name in ("teacher_lr", "student_lr"):
+            v = getattr(self, name)
+            if v is not None and not 0 < v < 1:
+                raise ValueError(f"MACFlowConfig.{name} must be in (0, 1), got {v}")
         if not 1 <= self.exec_candidates <= 256:
             raise ValueError(f"MACFlowConfig.exec_candidates must be in [1, 256] (each one is a student and a "
                              f"critic pass), got {self.exec_candidates}")
@@ -143,12 +148,15 @@ class MACFlow(Algorithm):
         }
 
     def build_optimizers(self):
+        """One Adam; the teacher and the students are parameter groups of their own when
+        ``teacher_lr`` / ``student_lr`` are set (the rest at ``lr``)."""
         c = self.config
-        if c.teacher_lr is None:
+        if c.teacher_lr is None and c.student_lr is None:
             return super().build_optimizers()
-        rest = [p for k in ("student", "critic") for p in self.nets[k].parameters()]
-        groups = [{"params": list(self.nets["teacher"].parameters()), "lr": c.teacher_lr, "peak_lr": c.teacher_lr},
-                  {"params": rest, "lr": c.lr, "peak_lr": c.lr}]
+        own = [(k, v) for k, v in (("teacher", c.teacher_lr), ("student", c.student_lr)) if v is not None]
+        rest = [p for k in ("teacher", "student", "critic") if k not in dict(own) for p in self.nets[k].parameters()]
+        groups = [{"params": list(self.nets[k].parameters()), "lr": v, "peak_lr": v} for k, v in own]
+        groups.append({"params": rest, "lr": c.lr, "peak_lr": c.lr})
         return {"main": self.adam(groups)}
 
     @property

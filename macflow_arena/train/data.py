@@ -176,6 +176,9 @@ class DeviceDataset:
         if k0 > 0:  # oversample episode starts, where a team picks its joint plan
             ep = torch.randint(self.num_episodes, (k0,), generator=generator, device=dev)
             r = torch.cat([self.step_start[ep], r[k0:]])
+            # spread the starts over the batch: terms that use the first rows (MAC-Flow's
+            # students and pick) see the same share of starts as the rest
+            r = r[torch.randperm(batch_size, generator=generator, device=dev)]
         o0 = self.obs_row[r]
         if gamma is None:
             if n_step != 1:
