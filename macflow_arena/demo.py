@@ -3,7 +3,9 @@
 particle/cover is multimodal: the scripted expert draws one of the 3! joint plans
 per episode, so behaviour cloning averages the plans while MAC-Flow's flow
 teacher (distilled into one-step students that share the episode's noise) keeps
-them apart. The demo records the expert, trains a macflow and a bc team on it,
+them apart. The demo records the expert with recovery labels (the env runs the
+expert's action plus N(0, 0.3^2) noise, the dataset keeps the expert's own: DART),
+trains a macflow and a bc team on it,
 evaluates both, exports them as teams, renders them side by side and writes the
 report (score against time per decision). Every step is an ordinary
 ``macflow-arena`` command, printed before it runs, with every path under one folder.
@@ -17,6 +19,8 @@ from pathlib import Path
 
 ENV = "particle/cover"
 MACFLOW_EXEC = ["exec_noise=1"]  # cover is multimodal: the team samples its shared noise (one joint plan per episode)
+RECOVERY_NOISE = "0.3"  # the recording's DART noise: states off the expert's path, labelled with its correction
+MACFLOW_TRAIN = ["student_lr=0.003"]  # the students chase the teacher's sharpening plans (benchmarks/quality.md)
 
 
 class DemoError(RuntimeError):
@@ -53,8 +57,9 @@ def plan(out: Path, budget: DemoBudget) -> list[Step]:
     """The demo's commands, in order; every path under ``out``."""
     data, runs, teams = out / "datasets" / "cover-expert", out / "runs", out / "teams"
     mf, bc = runs / "cover-macflow", runs / "cover-bc"
-    steps = [Step("record an expert dataset (one random joint plan per episode)", [
-        "record", ENV, "--behavior", "scripted", "--quality", "expert", "--episodes", str(budget.episodes),
+    steps = [Step("record an expert dataset (one random joint plan per episode; noisy execution, the expert's labels)", [
+        "record", ENV, "--behavior", "scripted", "--noise", RECOVERY_NOISE, "--label", "intended",
+        "--quality", "expert", "--episodes", str(budget.episodes),
         "--num-envs", str(min(budget.episodes, 1024)), "--reference-episodes", str(budget.reference_episodes),
         "--out", str(data), "--quiet"])]
     # both with the package's defaults and a quarter of each batch from episode starts (the first
@@ -63,7 +68,8 @@ def plan(out: Path, budget: DemoBudget) -> list[Step]:
         steps.append(Step(f"train a {algo} team", [
             "train", ENV, "--dataset", str(data), "--algo", algo, "--preset", "small", "--steps", str(budget.steps),
             "--batch-size", str(budget.batch_size), "--start-fraction", "0.25", "--threads", "1",
-            "--device", "cpu", "--eval-every", "0", "--eval-episodes", "0", "--no-tensorboard", "--out", str(run)]))
+            "--device", "cpu", "--eval-every", "0", "--eval-episodes", "0", "--no-tensorboard", "--out", str(run),
+            *[x for kv in (MACFLOW_TRAIN if algo == "macflow" else []) for x in ("--set", kv)]]))
     execs = {mf: MACFLOW_EXEC, bc: []}
     for run in (mf, bc):
         steps.append(Step(f"evaluate {run.name}", ["eval", str(run), "--episodes", str(budget.eval_episodes),

@@ -20,6 +20,13 @@ def test_demo_quick_writes_dataset_runs_report_and_video(tmp_path, capsys):
                              "team export", "team export", "video particle/cover --compare", "report"], 1):
         assert f"[{i}/9]" in printed and f"$ macflow-arena {cmd}" in printed
     assert (out / "datasets" / "cover-expert" / "manifest.jsonl").is_file()
+    from macflow_arena.data import Dataset
+
+    assert Dataset(out / "datasets" / "cover-expert").header["behaviour"]["label"] == "intended"  # recovery labels
+    import json
+
+    cfg = json.loads((out / "runs" / "cover-macflow" / "config.json").read_text())
+    assert cfg["algo_config"]["student_lr"] == 0.003
     for run in ("cover-macflow", "cover-bc"):
         assert list((out / "runs" / run / "checkpoints").glob("step-*.safetensors")), run
         assert f"| {run} |" in (out / "report.md").read_text()
