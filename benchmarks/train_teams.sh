@@ -2,7 +2,9 @@
 # Retrain the shipped teams (agents/) with the package's defaults, then export them.
 #   bash benchmarks/train_teams.sh [SEEDS...]      (default seeds: 0)
 # Datasets are the recorder's suite (`macflow-arena record ENV --suite`: 5,000 episodes
-# per particle dataset, 1,000 per skirmish one).
+# per particle dataset, 1,000 per skirmish one). The cover teams train on a recording with
+# recovery labels (DART): `macflow-arena record particle/cover --noise 0.3 --label intended
+# --quality expert --name particle-cover-v0-expert-dart0.3` (3 s).
 # The shipped spread teams are seeds 0-4 of these two lines (bash benchmarks/train_teams.sh 0 1 2 3 4
 # trains them; the shipped ones are the same commands' runs from benchmarks/quality.md).
 # Two trainings run at a time (one torch thread each); a finished run is skipped.
@@ -14,12 +16,12 @@ mkdir -p "$RUNS"
 TEAMS=(
   "spread-bc particle/spread medium bc 2500"
   "tag-bc particle/tag medium bc 3000"
-  "cover-bc particle/cover expert bc 3000 --start-fraction 0.25"
+  "cover-bc particle/cover expert-dart0.3 bc 3000 --start-fraction 0.25"
   "3m-bc skirmish/3m medium bc 3000"
   "2s3z-bc skirmish/2s3z medium bc 3000"
   "spread-macflow particle/spread medium macflow 2500 --set pick_weight=30"
   "tag-macflow particle/tag medium macflow 1500"
-  "cover-macflow particle/cover expert macflow 3000 --start-fraction 0.25"
+  "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 1500"
   "2s3z-macflow skirmish/2s3z medium macflow 1500"
 )
