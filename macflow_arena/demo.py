@@ -41,7 +41,8 @@ class DemoBudget:
     video_episodes: int  # episodes in the comparison video
 
 
-DEFAULT = DemoBudget(episodes=1000, reference_episodes=512, steps=1500, batch_size=512, eval_episodes=100,
+# The budget of the shipped cover team (benchmarks/quality.md): 5,000 episodes, 6,000 updates.
+DEFAULT = DemoBudget(episodes=5000, reference_episodes=512, steps=6000, batch_size=512, eval_episodes=256,
                      video_episodes=2)
 QUICK = DemoBudget(episodes=24, reference_episodes=32, steps=6, batch_size=16, eval_episodes=4, video_episodes=1)
 

@@ -7,7 +7,7 @@ import argparse
 from . import CommandError, require_torch
 
 EXAMPLES = """examples:
-  macflow-arena demo                          # a few minutes on a laptop CPU, into ./macflow-demo
+  macflow-arena demo                          # the shipped cover team's budget (about half an hour on one CPU core)
   macflow-arena demo --out /tmp/demo --steps 3000
   macflow-arena demo --quick                  # tiny budget: checks the loop, scores mean nothing
 
@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     from ..demo import DEFAULT, QUICK
 
     p = subparsers.add_parser(
-        "demo", help="the whole loop on particle/cover in a few minutes: record, train, eval, video, report",
+        "demo", help="the whole loop on particle/cover: record, train, eval, video, report (--steps 1500 for a shorter run)",
         description="Record a multimodal expert dataset on particle/cover, train a macflow and a bc team on it "
         "(CPU, small preset), evaluate, export them as teams, render them side by side and write the report.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
