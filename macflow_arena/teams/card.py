@@ -109,26 +109,32 @@ def train_command(train: Mapping[str, Any], *, dataset: str | None = None, steps
     return shlex.join(parts)
 
 
-def record_command(env_id: str, card: Mapping[str, Any]) -> tuple[str, str] | None:
+def record_command(env_id: str, card: Mapping[str, Any], name: str | None = None) -> tuple[str, str] | None:
     """``(command, dataset name)``: a ``macflow-arena record`` command that records a dataset of the
     same recipe as the one a team was trained on (behaviour, epsilon/noise, episodes, seed, quality),
     under the name ``record --suite`` gives that level (``<env>-<quality>``, e.g.
-    ``particle-spread-v0-medium``); None when the card does not say enough (human sessions,
-    SB3 models). The new dataset has its own manifest hash (a manifest records its creation time)."""
+    ``particle-spread-v0-medium``), or ``name`` (the team's dataset name) for a recording with
+    intended-action labels, which no suite level is; None when the card does not say enough (human
+    sessions, SB3 models). The new dataset has its own manifest hash (a manifest records its creation time)."""
     from ..data.paths import default_name
     from ..data.suite import SEED_STRIDE, SUITE
 
+    given = name
     quality, behaviour = card.get("quality"), dict(card.get("behaviour") or {})
     episodes, kind = card.get("episodes"), behaviour.pop("name", None)
     if kind not in ("scripted", "random") or not episodes:
         return None
     name = default_name(env_id, quality)
     seed = int(behaviour.pop("seed", 0) or 0)
-    if set(behaviour) <= {"epsilon", "noise"}:  # a fixed behaviour: spelled out exactly
+    if set(behaviour) <= {"epsilon", "noise", "label"}:  # a fixed behaviour: spelled out exactly
         cmd = ["macflow-arena", "record", env_id, "--behavior", kind, "--episodes", str(episodes), "--seed", str(seed)]
         for key in ("epsilon", "noise"):
             if behaviour.get(key):
                 cmd += [f"--{key}", repr(float(behaviour[key]))]
+        label = behaviour.get("label") or "executed"
+        if label != "executed":
+            cmd += ["--label", str(label)]
+            name = given or name
         if quality:
             cmd += ["--quality", str(quality)]
         return shlex.join(cmd + ["--name", name]), name
@@ -156,7 +162,7 @@ def model_card(cfg: Mapping[str, Any]) -> str:
              f"Weights: step {src['step']} of run `{_run_name({'out': src['runs'][0]})}`"
              + (f" (one of {len(src['runs'])} runs with different seeds)" if len(src["runs"]) > 1 else "")
              + f", trained on dataset `{ds['name']}` (manifest sha256 `{ds['manifest_sha256'][:16]}...`).", ""]
-    rec = record_command(cfg["env_id"], ds.get("card") or {})
+    rec = record_command(cfg["env_id"], ds.get("card") or {}, name=ds.get("name"))
     lines += ["Commands anyone can rerun: record a dataset of the same recipe"
               + (" (its own hash), then train" if rec else " (not recordable from its card), then train")
               + (" (one run per training seed):" if len(cfg["train"]) > 1 else ":"), "", "```"]
