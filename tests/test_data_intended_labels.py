@@ -54,3 +54,16 @@ def test_intended_labels_need_a_perturbation_and_cannot_be_replayed(tmp_path, ca
     assert main(["record", "particle/spread", "--label", "intended", "--noise", "0.2", "--out", str(tmp_path / "d"),
                  "--episodes", "2", "--num-envs", "2", "--no-reference", "--quiet"]) == 0
     assert Dataset(tmp_path / "d").header["behaviour"]["label"] == "intended"
+
+
+def test_appending_episodes_with_other_labels_is_refused(tmp_path):
+    from macflow_arena.data.writer import HeaderMismatchError
+
+    ds = _record(tmp_path / "i", "intended")
+    with pytest.raises(HeaderMismatchError, match="stores intended actions"):
+        record_dataset("particle/spread", ds.path, behaviour={"name": "scripted", "noise": 0.3}, quality="expert",
+                       episodes=2, num_envs=2, mode="append")
+    assert Dataset(ds.path).num_episodes == 4  # nothing lost, nothing added
+    record_dataset("particle/spread", ds.path, behaviour={"name": "scripted", "noise": 0.3, "label": "intended"},
+                   quality="expert", episodes=2, num_envs=2, mode="append")
+    assert Dataset(ds.path).num_episodes == 6

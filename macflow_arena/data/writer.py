@@ -112,6 +112,11 @@ class DatasetWriter:
                             f"{self.path} was recorded on {m.header.get('env_id')} with different {key!r}; "
                             f"cannot append {header.get('env_id')} episodes (use another dataset name)"
                         )
+                label = lambda h: (h.get("behaviour") or {}).get("label", "executed")  # noqa: E731
+                if label(header) != label(m.header):
+                    raise HeaderMismatchError(
+                        f"{self.path} stores {label(m.header)} actions; cannot append episodes that store "
+                        f"{label(header)} ones (record them under another dataset name)")
             self.header = m.header
             ids = m.episode_ids
             self._next_id = max(ids) + 1 if ids else 0
