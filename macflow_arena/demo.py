@@ -83,7 +83,8 @@ def plan(out: Path, budget: DemoBudget) -> list[Step]:
         "video", ENV, "--compare", str(mf), str(bc), "--episodes", str(budget.video_episodes),
         "--out", str(out / "compare.mp4")], needs="video --compare"))
     steps.append(Step("report: normalized score against time per decision", [
-        "report", str(mf), str(bc), "--out", str(out), "--episodes", str(budget.eval_episodes)]))
+        "report", str(mf), str(bc), "--out", str(out), "--episodes", str(budget.eval_episodes),
+        *[x for kv in MACFLOW_EXEC for x in ("--set", f"macflow:{kv}")]]))
     return steps
 
 

@@ -164,13 +164,29 @@ def test_report_set_reevaluates_with_execution_options(runs, tmp_path, capsys, m
     (["bc0", "--set", "stochastic=maybe"], "expected true/false"),
     (["mf0", "--set", "exec_noise"], "expects NAME=VALUE"),
     (["mf0", "--set", "exec_noise=0", "--episodes", "0"], "must be evaluated afresh: pass --episodes N"),
-], ids=["other-algo", "unknown", "training-field", "bad-value", "bad-bool", "no-equals", "episodes-0"])
+    (["mf0", "--set", "bc:stochastic=true"], "none of the runs is bc .*their algorithms: macflow"),
+    (["mf0", "bc0", "--set", "bc:exec_noise=1"], "exec_noise: not an execution option of bc"),
+], ids=["other-algo", "unknown", "training-field", "bad-value", "bad-bool", "no-equals", "episodes-0", "scoped-absent",
+        "scoped-wrong"])
 def test_report_set_errors_before_any_work(runs, tmp_path, capsys, argv, pattern):
     names = [runs[a] if a in runs else a for a in argv]
     assert main(["report", *map(str, names), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert re.search(pattern, err), err
     assert "[1/" not in err and not (tmp_path / "report.md").exists()  # nothing evaluated
+
+
+def test_report_set_scoped_to_one_algorithm(runs, tmp_path):
+    """``--set macflow:exec_noise=1`` next to BC runs: only the macflow runs act with it."""
+    from macflow_arena.report.runs import parse_execution
+
+    assert parse_execution(["macflow:exec_noise=1"], [runs["mf0"], runs["bc0"]]) == {"macflow": {"exec_noise": 1.0},
+                                                                                    "bc": {}}
+    out = tmp_path / "scoped"
+    assert main(["report", str(runs["mf0"]), str(runs["bc0"]), "--out", str(out), "--episodes", "2",
+                 "--set", "macflow:exec_noise=1"]) == 0
+    rows = {r[0]: r for r in _table((out / "report.md").read_text().split("## Runs")[1])}
+    assert rows["mf0"][-1] == "exec_noise=1.0" and rows["bc0"][-1] in ("", "-")
 
 
 def test_report_set_bc_stochastic_samples(runs, tmp_path, capsys):

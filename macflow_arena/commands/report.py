@@ -18,7 +18,8 @@ cards (one run: bootstrap CI over its evaluation episodes). Writes DIR/report.md
 score against time per decision, log scale, one point per algorithm).
 
 --set NAME=VALUE changes an execution-only option of every run's algorithm (macflow: exec_noise; bc:
-stochastic) before it is evaluated and timed, as `macflow-arena eval --set` does. The runs are then always
+stochastic) before it is evaluated and timed, as `macflow-arena eval --set` does; --set ALGO:NAME=VALUE
+only that algorithm's (macflow:exec_noise=1 next to bc runs). The runs are then always
 evaluated afresh (--episodes 0 is refused: eval.jsonl was scored without the options), and report.md names
 the options used. A name that one of the runs' algorithms does not have is an error listing that
 algorithm's execution options, before anything is evaluated.

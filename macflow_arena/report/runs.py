@@ -42,9 +42,10 @@ def run_folder(run: str | os.PathLike) -> tuple[Path, dict]:
 
 
 def parse_execution(items: list[str], runs: list[str | os.PathLike]) -> dict[str, dict[str, Any]]:
-    """``--set NAME=VALUE`` items -> typed execution options per algorithm of ``runs`` (every run gets
-    them). ReportError naming the algorithm's execution options (``Algorithm.exec_fields``) for a name
-    one of the runs' algorithms does not have, or for a bad value; reads only the runs' config.json."""
+    """``--set NAME=VALUE`` items -> typed execution options per algorithm of ``runs``: every run gets
+    ``NAME=VALUE``, only runs of ALGO get ``ALGO:NAME=VALUE``. ReportError naming the algorithm's
+    execution options (``Algorithm.exec_fields``) for a name one of the runs' algorithms does not
+    have, for an ALGO none of the runs uses, or for a bad value; reads only the runs' config.json."""
     import dataclasses
 
     from ..algos.registry import get
@@ -53,6 +54,14 @@ def parse_execution(items: list[str], runs: list[str | os.PathLike]) -> dict[str
     algos: dict[str, str] = {}  # algo -> the first run using it
     for run in runs:
         algos.setdefault(run_folder(run)[1]["algo"], str(run))
+    scoped: dict[str | None, list[str]] = {}
+    for item in items:
+        head = item.split("=", 1)[0]
+        algo, _, rest = item.partition(":") if ":" in head else (None, "", item)
+        if algo is not None and algo.strip() not in algos:
+            raise ReportError(f"--set {item}: none of the runs is {algo.strip()} (their algorithms: "
+                              f"{', '.join(algos)})")
+        scoped.setdefault(None if algo is None else algo.strip(), []).append(rest)
     out: dict[str, dict[str, Any]] = {}
     for algo, run in algos.items():
         try:
@@ -60,14 +69,15 @@ def parse_execution(items: list[str], runs: list[str | os.PathLike]) -> dict[str
         except KeyError as e:
             raise ReportError(f"{run}: {e.args[0]}") from None
         known = ", ".join(cls.exec_fields) or "none"
-        for item in items:
+        mine = scoped.get(None, []) + scoped.get(algo, [])
+        for item in mine:
             name = item.split("=", 1)[0].strip().replace("-", "_")
             if "=" in item and name not in cls.exec_fields:
                 raise ReportError(f"--set {name}: not an execution option of {algo} (run {run}); {algo}'s "
-                                  f"execution options: {known}. --set applies to every run: report runs of "
-                                  "other algorithms separately")
+                                  f"execution options: {known}. --set NAME=VALUE applies to every run; "
+                                  f"--set {algo}:NAME=VALUE only to {algo} runs")
         try:
-            values = parse_overrides(items, cls.Config)
+            values = parse_overrides(mine, cls.Config)
             dataclasses.replace(cls.Config(), **values)  # the config's own checks (e.g. exec_noise >= 0)
         except (ValueError, TypeError) as e:
             raise ReportError(f"{algo} (run {run}): {e}") from None

@@ -37,7 +37,8 @@ def markdown(groups: list[Group], episodes: int, figure: str | None = "report.pn
     ]
     if execution:
         lines += [f"Execution options (`--set`): {', '.join(f'`{e}`' for e in execution)}, applied to every run "
-                  "before it was evaluated and timed (they change how the trained policy acts, not its weights).", ""]
+                  "(ALGO:NAME=VALUE: to that algorithm's runs) before it was evaluated and timed (they change how "
+                  "the trained policy acts, not its weights).", ""]
     lines += [
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
