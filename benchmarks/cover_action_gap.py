@@ -11,7 +11,6 @@ teacher where both should still be moving.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -25,25 +24,13 @@ def main(argv=None) -> int:
 
     import torch
 
-    from macflow_arena.algos.checkpoint import load_checkpoint
+    from _cover_runs import run_and_episodes
     from macflow_arena.algos.nets import euler
-    from macflow_arena.data import Dataset
-    from macflow_arena.data.paths import resolve_dataset
-    from macflow_arena.train.trainer import latest_checkpoint
 
-    torch.set_num_threads(1)
-    algo = load_checkpoint(latest_checkpoint(Path(a.run))).algo
-    algo.nets.eval()
-    data = Dataset(resolve_dataset(a.dataset)).load()
-    steps = np.asarray(data.fields["steps"])
-    if not (steps == steps[0]).all():
-        raise SystemExit("this check needs episodes of one length (cover's are 30 steps)")
-    t = int(steps[0])
-    e = min(a.episodes, len(steps))
-    obs = torch.tensor(np.asarray(data.fields["obs"]), dtype=torch.float32)
-    n, d = obs.shape[-2:]
-    o = obs[: e * (t + 1)].reshape(e, t + 1, n, d)[:, :-1].reshape(-1, n, d)
-    act = torch.tensor(np.asarray(data.fields["action"]), dtype=torch.float32)[: e * t].reshape(-1, n, act_dim := algo.spec.action_dim)
+    algo, obs, actions = run_and_episodes(a.run, a.dataset, a.episodes)
+    e, n, act_dim = obs.shape[0], obs.shape[2], algo.spec.action_dim
+    o = obs[:, :-1].reshape(-1, n, obs.shape[-1])
+    act = actions.reshape(-1, n, act_dim)
     z = torch.randn(o.shape[0], n, act_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         oi = algo.with_id(algo._obs_in(o))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import copy
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -30,25 +29,13 @@ def main(argv=None) -> int:
 
     import torch
 
+    from _cover_runs import run_and_episodes
     from macflow_arena import make_vec
-    from macflow_arena.algos.checkpoint import load_checkpoint
     from macflow_arena.algos.nets import euler
-    from macflow_arena.data import Dataset
-    from macflow_arena.data.paths import resolve_dataset
     from macflow_arena.train.evaluate import EVAL_SEED
-    from macflow_arena.train.trainer import latest_checkpoint
 
-    torch.set_num_threads(1)
-    algo = load_checkpoint(latest_checkpoint(Path(a.run))).algo
-    algo.nets.eval()
-    data = Dataset(resolve_dataset(a.dataset)).load()
-    steps = np.asarray(data.fields["steps"])
-    if not (steps == steps[0]).all():
-        raise SystemExit("this probe needs episodes of one length (cover's are 30 steps)")
-    e, t = len(steps), int(steps[0])
-    obs = torch.tensor(np.asarray(data.fields["obs"]), dtype=torch.float32)
-    n, d = obs.shape[-2:]
-    obs = obs.reshape(e, t + 1, n, d)
+    algo, obs, _ = run_and_episodes(a.run, a.dataset)
+    t, n, d = obs.shape[1] - 1, obs.shape[2], obs.shape[3]
     g = torch.Generator().manual_seed(0)
 
     def targets(o):
