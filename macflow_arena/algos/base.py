@@ -203,6 +203,15 @@ class Algorithm:
             self.config = dataclasses.replace(self.config, **fields)
 
     @property
+    def recurrent(self) -> bool:
+        """True if ``act`` keeps a state between calls (the recurrent option): it trains on windows
+        and whoever runs episodes calls ``reset_memory`` at each episode start."""
+        return False
+
+    def reset_memory(self) -> None:
+        """Drop the state ``act`` keeps between calls (a new episode starts); nothing when feed-forward."""
+
+    @property
     def centralized_execution(self) -> bool:
         """True if ``act`` lets an agent see other agents' observations."""
         return False

@@ -7,6 +7,11 @@ up on the large, hard first moves and caps the score, see ALGORITHM.md), or
 or ``loss="gaussian"`` (plain NLL). The network always outputs (mean, log_std);
 ``stochastic`` sampling uses the std, which only the NLL losses train.
 Discrete: a masked categorical trained with cross-entropy.
+
+``memory="gru"`` (the recurrent option, ``algos/recurrent.py``): the policy reads the
+agent's own observation history through a GRU; it trains on windows (``train
+--sampling windows``) and keeps one state per agent between ``act`` calls, reset at
+each episode's start (``reset_memory``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from torch import Tensor
 from .base import Algorithm, check_choice, masked_mean, opt, sanitize_avail
 from .batch import Batch
 from .nets import GaussianHead, PolicyHead, masked_argmax, masked_logits, masked_sample
+from .recurrent import MEMORIES, RecurrentHead
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,12 @@ class BCConfig:
     stochastic: bool = opt(False, "sample at execution instead of taking the mean / the most likely action")
     loss: str = opt("mse", "continuous actions: 'mse' (default), 'beta_nll' or 'gaussian' (learned-variance NLL)")
     beta: float = opt(0.5, "beta of the beta-NLL loss (0: plain NLL, 1: MSE-like gradients for the mean)")
+    memory: str = opt("none", "'none': feed-forward (default); 'gru': a GRU over the agent's own observation "
+                              "history (train with --sampling windows; the state resets at each episode start)")
 
     def __post_init__(self):
         check_choice(self, "loss", ("mse", "beta_nll", "gaussian"))
+        check_choice(self, "memory", MEMORIES)
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"BCConfig.beta must be in [0, 1], got {self.beta}")
 
@@ -44,22 +53,36 @@ class BC(Algorithm):
     exec_fields = ("stochastic",)
     act_nets = ("policy",)
 
+    @property
+    def recurrent(self) -> bool:
+        return self.config.memory != "none"
+
     def build(self):
         s, c = self.spec, self.config
+        if c.memory == "gru":
+            return {"policy": RecurrentHead(s, c.hidden, s.action_dim * (1 if s.discrete else 2), c.layer_norm)}
         if s.discrete:
             return {"policy": PolicyHead(s, s.action_dim, c.hidden, c.layer_norm)}
         return {"policy": GaussianHead(s, c.hidden, c.layer_norm)}
+
+    def _policy(self, o: Tensor, mask: Tensor | None = None):
+        """The policy's output on ``o`` (a window [B, T, N, D+N] with its ``mask`` for the recurrent
+        option): logits, or (mean, log_std)."""
+        if self.recurrent:
+            out = self.nets["policy"](o, mask)
+            return out if self.spec.discrete else (out[..., :self.spec.action_dim], out[..., self.spec.action_dim:].clamp(-5.0, 2.0))
+        return self.nets["policy"](o)
 
     def losses(self, b: Batch):
         o = self.with_id(b.obs[:, :-1])
         w = b.mask[..., None] * b.alive[:, :-1]
         if self.spec.discrete:
-            logits = masked_logits(self.nets["policy"](o), sanitize_avail(b.avail[:, :-1]))
+            logits = masked_logits(self._policy(o, b.mask), sanitize_avail(b.avail[:, :-1]))
             ce = F.cross_entropy(logits.flatten(0, -2), b.actions.flatten(), reduction="none").view(b.actions.shape)
             loss = masked_mean(ce, w)
             acc = masked_mean((logits.argmax(-1) == b.actions).float(), w)
             return loss, {"actor/ce": loss, "actor/accuracy": acc}
-        mean, log_std = self.nets["policy"](o)
+        mean, log_std = self._policy(o, b.mask)
         mse = masked_mean(((mean.clamp(-1, 1) - b.actions) ** 2).mean(-1), w)
         if self.config.loss == "mse":
             loss = masked_mean(((mean - b.actions) ** 2).mean(-1), w)
@@ -75,10 +98,29 @@ class BC(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         o = self.with_id(obs)
+        out = self._act_step(o) if self.recurrent else self.nets["policy"](o)
         if self.spec.discrete:
-            logits = self.nets["policy"](o)
+            logits = out
             return masked_sample(logits, avail, generator) if self.config.stochastic else masked_argmax(logits, avail)
-        mean, log_std = self.nets["policy"](o)
+        mean, log_std = out
         if self.config.stochastic:
             mean = mean + log_std.exp() * torch.randn(mean.shape, generator=generator, device=self.device)
         return mean.clamp(-1, 1)
+
+    # -- the recurrent option's state at execution ------------------------------------------
+    _h: Tensor | None = None
+
+    def reset_memory(self) -> None:
+        self._h = None
+
+    def _act_step(self, o: Tensor):
+        """One step of the recurrent policy; the state restarts at zero after ``reset_memory`` or
+        when the batch's shape changes."""
+        net = self.nets["policy"]
+        if self._h is None or self._h.shape[:-1] != o.shape[:-1]:
+            self._h = net.initial_state(o.shape[:-1], o.device)
+        out, self._h = net.step(o, self._h)
+        if self.spec.discrete:
+            return out
+        a = self.spec.action_dim
+        return out[..., :a], out[..., a:].clamp(-5.0, 2.0)

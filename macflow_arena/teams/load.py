@@ -133,7 +133,7 @@ def load_team(ref: str | os.PathLike, device: str = "cpu", backend: str = "auto"
     if backend in ("auto", "play") and kind == "team":
         from .numpy_load import numpy_capable
 
-        if backend == "play" and numpy_capable(_algo_name(path)):
+        if backend == "play" and numpy_capable(*_algo_card(path)):
             backend = "numpy"
         elif backend == "auto":
             backend = "torch" if torch_available() else "numpy"  # numpy_load names a torch-only algorithm
@@ -153,15 +153,19 @@ def load_team(ref: str | os.PathLike, device: str = "cpu", backend: str = "auto"
 
         if team.algo.name not in NUMPY_ACTORS:
             raise TeamError(f"{team.algo.name} acts in torch only (more than one forward pass)")
+        if team.algo.recurrent:
+            raise TeamError(f"{team.algo.name} with a recurrent policy acts in torch only (a state between steps)")
         team.algo = NumpyActor.from_algo(team.algo)
     return team
 
 
-def _algo_name(folder: Path) -> str | None:
+def _algo_card(folder: Path) -> tuple[str | None, Any]:
+    """(algorithm name, algo_config) of a team folder's config.json."""
     try:
-        return read_config(folder).get("algo")
+        card = read_config(folder)
     except TeamError:
-        return None  # the chosen loader reports it
+        return None, None  # the chosen loader reports it
+    return card.get("algo"), card.get("algo_config")
 
 
 def _need_torch(what: str) -> None:

@@ -68,6 +68,9 @@ def act_fields(fields_cls: type, config: Mapping[str, Any], where: str):
     from ..integrity.config_check import ConfigRangeError, check_algo_config
 
     check_algo_config(fields_cls, config, where)
+    if config.get("memory", "none") != "none":
+        raise ConfigRangeError(f"{where}: memory={config['memory']!r}: the numpy backend runs feed-forward teams only; "
+                               "load this recurrent team with torch installed (pip install torch)")
     names = {f.name for f in dataclasses.fields(fields_cls)}
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in names}
     if "hidden" in kw and not kw["hidden"]:

@@ -20,9 +20,11 @@ from .format import CONFIG, TEAM_FIX, WEIGHTS, WEIGHTS_FORMAT, WEIGHTS_VERSION, 
 from .numpy_act import NUMPY_ACTORS
 
 
-def numpy_capable(algo: Any) -> bool:
-    """Whether algorithm ``algo`` (a name) acts with one forward pass, so in numpy."""
-    return algo in NUMPY_ACTORS
+def numpy_capable(algo: Any, config: Any = None) -> bool:
+    """Whether algorithm ``algo`` (a name) with ``config`` (its config.json ``algo_config``) acts with
+    one forward pass and no state between steps, so in numpy (a recurrent team plays in torch)."""
+    memory = config.get("memory", "none") if isinstance(config, dict) else "none"
+    return algo in NUMPY_ACTORS and memory == "none"
 
 
 def _norm(v: Any) -> Any:

@@ -99,7 +99,9 @@ class TeamPolicy:
         self.decisions = 0
 
     def reset(self, seed: int | None = None) -> None:
-        """New episode: the shared noise stream restarts from the episode seed."""
+        """New episode: the shared noise stream restarts from the episode seed; a recurrent
+        policy's state restarts (with or without a seed)."""
+        getattr(self.algo, "reset_memory", lambda: None)()
         if seed is None:
             return
         if self.numpy:

@@ -67,6 +67,7 @@ def _actor(algo):
 def rollout_returns(algo, venv, episodes: int, seed: int) -> dict[str, np.ndarray]:
     """Returns (and per-episode metrics) of ``episodes`` episodes, the first of each world per round."""
     reseed, act = _actor(algo)
+    reset_memory = getattr(algo, "reset_memory", lambda: None)
     b = venv.num_envs
     rets: list[float] = []
     won: list[float] = []
@@ -76,6 +77,7 @@ def rollout_returns(algo, venv, episodes: int, seed: int) -> dict[str, np.ndarra
     while len(rets) < episodes:
         s = seed + rnd * b
         gen = reseed(s)  # the agreed seed of the round (shared noise needs one; nothing is communicated)
+        reset_memory()  # every world starts an episode: a recurrent policy's state restarts
         obs, _ = venv.reset(seed=s)
         ret = np.zeros(b)
         live = np.ones((b, venv.n_agents), dtype=bool)

@@ -298,6 +298,9 @@ class _Run:
             expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **overrides), "train config")
             algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
             algo.set_obs_stats(data.obs_mean, data.obs_std)
+        if algo.recurrent and cfg.sampling != "windows":
+            raise TrainError(f"{cfg.algo} with a recurrent policy learns from windows of consecutive steps: add "
+                             f"--sampling windows (e.g. --batch-size 32 --window 20)")
         self.gen, self.algo = gen, algo
         warm = saved_all.get("warm_start") if resume_ckpt is not None else None  # kept in config.json on resume
         if cfg.init_from and resume_ckpt is None:
