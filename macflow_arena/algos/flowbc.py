@@ -27,8 +27,10 @@ class FlowBCConfig:
     teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
     layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
     flow_target: str = opt("x1", "'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper)")
-    exec_noise: float = opt(1.0, "execution only: scale of the starting noise x0 (1, default: sample the learned "
-                                 "distribution; 0: the deterministic flow from x0 = 0)")
+    exec_noise: float = opt(0.0, "execution only: scale of the starting noise x0 (0, default: the deterministic "
+                                 "flow from x0 = 0, which lands on the data's median action: on epsilon-random "
+                                 "data the expert's, where MSE BC shrinks to the mean; 1: sample the learned "
+                                 "distribution)")
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
