@@ -211,16 +211,18 @@ def _mostly_expert_batch(seed: int, a_star: torch.Tensor, eps: float = 0.2, B: i
 def test_the_flows_noise_centre_finds_the_mode_where_mse_bc_shrinks_to_the_mean():
     """tag medium (quality.md, session 6): with 20% uniform actions MSE BC regresses to
     0.8 a* (the expert's action shrunk: BC stays at 75-77 normalized up to 10,000 updates) while
-    the flow maps the noise centre z = 0 to the median, which is a* itself (flowbc's centre 88.2)."""
+    the flow maps the noise centre z = 0 to the median, which is a* itself (flowbc's centre 88.2);
+    BC with ``loss="l1"`` regresses to the median too."""
     torch.set_num_threads(1)
     a_star = torch.tensor([0.6, -0.4])
     obs = torch.randn(64, CONT.n_agents, CONT.obs_dim, generator=torch.Generator().manual_seed(99))
     out = {}
-    for name in ("bc", "flowbc"):
-        algo = make(name, CONT, "small", seed=0, hidden=(32, 32))  # flowbc plays its noise centre by default
+    for key, name, kw in (("bc", "bc", {}), ("flowbc", "flowbc", {}), ("bc_l1", "bc", {"loss": "l1"})):
+        algo = make(name, CONT, "small", seed=0, hidden=(32, 32), **kw)  # flowbc plays its noise centre by default
         for i in range(400):
             algo.update(_mostly_expert_batch(i, a_star))
-        out[name] = algo.act(obs, torch.Generator().manual_seed(0))
+        out[key] = algo.act(obs, torch.Generator().manual_seed(0))
     assert torch.allclose(out["bc"].mean((0, 1)), 0.8 * a_star, atol=0.05)
-    assert (out["flowbc"] - a_star).abs().max() < 0.12
-    assert (out["flowbc"] - a_star).abs().mean() < 0.5 * (out["bc"] - a_star).abs().mean()
+    for key in ("flowbc", "bc_l1"):  # the median: the flow's centre, and an L1 regressor
+        assert (out[key] - a_star).abs().max() < 0.12, key
+        assert (out[key] - a_star).abs().mean() < 0.5 * (out["bc"] - a_star).abs().mean(), key

@@ -3,6 +3,7 @@
 Continuous: a deterministic regressor trained with MSE by default (the
 policy's mean; on noiseless expert data a learned-variance Gaussian NLL gives
 up on the large, hard first moves and caps the score, see ALGORITHM.md), or
+``loss="l1"`` (the per-dimension median), or
 ``loss="beta_nll"`` (NLL weighted by stopgrad(var^beta), Seitzer et al. 2022)
 or ``loss="gaussian"`` (plain NLL). The network always outputs (mean, log_std);
 ``stochastic`` sampling uses the std, which only the NLL losses train.
@@ -35,13 +36,15 @@ class BCConfig:
     lr: float = opt(3e-3, "Adam learning rate (peak of the cosine schedule)")
     layer_norm: bool = opt(False, "LayerNorm in the policy")
     stochastic: bool = opt(False, "sample at execution instead of taking the mean / the most likely action")
-    loss: str = opt("mse", "continuous actions: 'mse' (default), 'beta_nll' or 'gaussian' (learned-variance NLL)")
+    loss: str = opt("mse", "continuous actions: 'mse' (default: the conditional mean), 'l1' (the per-dimension "
+                           "median: on epsilon-random data the expert's action, which the mean shrinks), "
+                           "'beta_nll' or 'gaussian' (learned-variance NLL)")
     beta: float = opt(0.5, "beta of the beta-NLL loss (0: plain NLL, 1: MSE-like gradients for the mean)")
     memory: str = opt("none", "'none': feed-forward (default); 'gru': a GRU over the agent's own observation "
                               "history (train with --sampling windows; the state resets at each episode start)")
 
     def __post_init__(self):
-        check_choice(self, "loss", ("mse", "beta_nll", "gaussian"))
+        check_choice(self, "loss", ("mse", "l1", "beta_nll", "gaussian"))
         check_choice(self, "memory", MEMORIES)
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"BCConfig.beta must be in [0, 1], got {self.beta}")
@@ -84,8 +87,9 @@ class BC(Algorithm):
             return loss, {"actor/ce": loss, "actor/accuracy": acc}
         mean, log_std = self._policy(o, b.mask)
         mse = masked_mean(((mean.clamp(-1, 1) - b.actions) ** 2).mean(-1), w)
-        if self.config.loss == "mse":
-            loss = masked_mean(((mean - b.actions) ** 2).mean(-1), w)
+        if self.config.loss in ("mse", "l1"):
+            err = mean - b.actions
+            loss = masked_mean((err ** 2 if self.config.loss == "mse" else err.abs()).mean(-1), w)
             return loss, {"actor/loss": loss, "actor/mse": mse}
         nll = 0.5 * ((b.actions - mean) / log_std.exp()) ** 2 + log_std + 0.5 * math.log(2 * math.pi)
         if self.config.loss == "beta_nll":
