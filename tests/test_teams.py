@@ -107,6 +107,13 @@ def test_export_refuses_overwrite_bad_names_and_mixed_runs(home, tmp_path):
     old_cfg["train"]["init_from"] = "some-run"
     with pytest.raises(TeamError, match="differ in train setting 'init_from'"):
         _check_same([run0, other], [json.loads((run0 / "config.json").read_text()), old_cfg])
+    # ... and likewise an algorithm option added later (absent: its default; set otherwise: refused)
+    old_cfg["train"]["init_from"] = None
+    del old_cfg["algo_config"]["rank"]
+    _check_same([run0, other], [json.loads((run0 / "config.json").read_text()), old_cfg])
+    old_cfg["algo_config"]["rank"] = "min"
+    with pytest.raises(TeamError, match="differ in algo_config"):
+        _check_same([run0, other], [json.loads((run0 / "config.json").read_text()), old_cfg])
     with pytest.raises(TeamError, match="not a training run folder"):
         make_team([tmp_path], "nothing", out_dir=tmp_path / "nothing")
     assert not (tmp_path / "mixed").exists() and not (tmp_path / "nothing").exists()

@@ -38,12 +38,27 @@ def _train_settings(train: dict) -> dict[str, Any]:
         raise TeamError(f"unreadable train settings in a run config ({e}); retrain the run or leave it out") from None
 
 
+def _algo_settings(algo: Any, config: Any) -> Any:
+    """A run's algorithm config with the fields added after it was trained at their defaults
+    (so a run from before a new option compares equal to one trained with its default)."""
+    import json
+
+    from ..algos.base import config_to_dict
+    from ..algos.registry import ALGOS
+
+    if not isinstance(config, dict) or algo not in ALGOS:
+        return config
+    defaults = json.loads(json.dumps(config_to_dict(ALGOS[algo].Config())))
+    return {**{k: v for k, v in defaults.items() if k not in config}, **config}
+
+
 def _check_same(paths: list[Path], cfgs: list[dict]) -> None:
     """The runs of one team differ only in their seed (and bookkeeping)."""
     a = cfgs[0]
     for p, c in zip(paths[1:], cfgs[1:]):
         for key, va, vb in (("algo", a["algo"], c["algo"]), ("spec", a["spec"], c["spec"]),
-                            ("algo_config", a.get("algo_config"), c.get("algo_config")),
+                            ("algo_config", _algo_settings(a["algo"], a.get("algo_config")),
+                             _algo_settings(c["algo"], c.get("algo_config"))),
                             ("dataset manifest", a["dataset"].get("manifest_sha256"), c["dataset"].get("manifest_sha256"))):
             if va != vb:
                 raise TeamError(f"runs {paths[0].name} and {p.name} differ in {key} ({va!r} vs {vb!r}); a team's "
