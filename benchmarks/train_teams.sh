@@ -20,7 +20,7 @@ TEAMS=(
   "3m-bc skirmish/3m medium bc 3000"
   "2s3z-bc skirmish/2s3z medium bc 3000"
   "spread-macflow particle/spread medium macflow 2500 --set pick_weight=30"
-  "tag-macflow particle/tag medium macflow 1500"
+  "tag-macflow particle/tag medium macflow 10000 --set student_lr=0.003"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 1500"
   "2s3z-macflow skirmish/2s3z medium macflow 1500"
