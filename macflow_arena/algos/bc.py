@@ -73,7 +73,7 @@ class BC(Algorithm):
         option): logits, or (mean, log_std)."""
         if self.recurrent:
             out = self.nets["policy"](o, mask)
-            return out if self.spec.discrete else (out[..., :self.spec.action_dim], out[..., self.spec.action_dim:].clamp(-5.0, 2.0))
+            return self._heads(out)
         return self.nets["policy"](o)
 
     def losses(self, b: Batch):
@@ -124,6 +124,10 @@ class BC(Algorithm):
         if self._h is None or self._h.shape[:-1] != o.shape[:-1]:
             self._h = net.initial_state(o.shape[:-1], o.device)
         out, self._h = net.step(o, self._h)
+        return self._heads(out)
+
+    def _heads(self, out: Tensor):
+        """The recurrent policy's raw output as ``GaussianHead`` gives it: logits, or (mean, log_std)."""
         if self.spec.discrete:
             return out
         a = self.spec.action_dim
