@@ -56,6 +56,8 @@ def test_macflow_candidates_each_agent_keeps_its_critics_best(discrete, rank):
 
     spec = DISC if discrete else CONT
     algo = tiny("macflow", discrete)
+    with torch.no_grad():  # an untrained student barely reads its noise: make the candidates differ
+        algo.nets["student"].net.extra_proj.weight.mul_(10.0)
     algo.set_execution(exec_candidates=6, rank=rank)
     obs = torch.randn(4, spec.n_agents, spec.obs_dim)
     avail = torch.rand(4, spec.n_agents, spec.action_dim) > 0.3 if discrete else None
