@@ -9,7 +9,9 @@ and through ``torch.compile`` (``train --compile on``; compilation happens in th
 prints the compiled/eager time ratio. ``--seeds 5`` adds, per algorithm, the seed-updates/s of 5
 seeds trained as one stacked update (``train --seeds 0-4 --stack on``) against one seed's updates/s
 (= 5 sequential runs' seed-updates/s). An algorithm may carry config overrides (``macflow:flow_steps=2``):
-a row of its own. Records a small spread expert dataset under
+a row of its own. ``--batch-size 512 128`` times each batch size (a row each); the table also prints
+the updates a ``--budget-min`` wall-clock budget (10 minutes) allows at the measured rate. Records a
+small spread expert dataset under
 $MACFLOW_ARENA_HOME/datasets when missing. Writes a markdown table (``--out``).
 """
 
@@ -30,7 +32,10 @@ def main(argv=None) -> int:
     p.add_argument("--updates", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--sampling", choices=("transitions", "windows"), default="transitions")
-    p.add_argument("--batch-size", type=int, default=512, help="transitions (or windows) per update")
+    p.add_argument("--batch-size", type=int, nargs="+", default=[512],
+                   help="transitions (or windows) per update; several: a row each")
+    p.add_argument("--budget-min", type=float, default=10.0,
+                   help="wall-clock budget in minutes for the 'updates in budget' column")
     p.add_argument("--window", type=int, default=20, help="steps per window with --sampling windows")
     p.add_argument("--compile", nargs="+", choices=("off", "on"), default=["off"],
                    help="compile modes to time side by side (ratios against 'off')")
@@ -68,39 +73,45 @@ def main(argv=None) -> int:
                 overrides = parse_overrides([s for s in sets.split(",") if s], get(algo).Config)
             except (KeyError, ValueError) as e:
                 raise SystemExit(f"bad algorithm {name!r}: {e}") from None
-            for mode in a.compile:
-                ups = dataset_update_rate(data, algo, preset, dev, batch_size=a.batch_size, window=a.window,
-                                          updates=a.updates, warmup=a.warmup, sampling=a.sampling,
-                                          compile=mode == "on", overrides=overrides)
-                rows[preset, name, mode] = ups
-                print(f"{preset:>6} {name:>8} compile {mode:>3}: {ups:8.1f} updates/s", file=sys.stderr, flush=True)
-            for k in a.seeds:
-                if a.sampling != "transitions":
-                    raise SystemExit("--seeds times i.i.d. transition batches; drop --sampling windows")
-                sups = stacked_update_rate(data, algo, preset, dev, seeds=k, batch_size=a.batch_size,
-                                           updates=a.updates, warmup=a.warmup, overrides=overrides)
-                stacked[preset, name, k] = sups
-                print(f"{preset:>6} {name:>8} {k} seeds stacked: {sups:8.1f} seed-updates/s", file=sys.stderr, flush=True)
+            for bs in a.batch_size:
+                for mode in a.compile:
+                    ups = dataset_update_rate(data, algo, preset, dev, batch_size=bs, window=a.window,
+                                              updates=a.updates, warmup=a.warmup, sampling=a.sampling,
+                                              compile=mode == "on", overrides=overrides)
+                    rows[preset, name, bs, mode] = ups
+                    print(f"{preset:>6} {name:>8} batch {bs} compile {mode:>3}: {ups:8.1f} updates/s",
+                          file=sys.stderr, flush=True)
+                for k in a.seeds:
+                    if a.sampling != "transitions":
+                        raise SystemExit("--seeds times i.i.d. transition batches; drop --sampling windows")
+                    sups = stacked_update_rate(data, algo, preset, dev, seeds=k, batch_size=bs,
+                                               updates=a.updates, warmup=a.warmup, overrides=overrides)
+                    stacked[preset, name, bs, k] = sups
+                    print(f"{preset:>6} {name:>8} batch {bs} {k} seeds stacked: {sups:8.1f} seed-updates/s",
+                          file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
-    shape = f"{a.batch_size} i.i.d. transitions" if a.sampling == "transitions" else f"{a.batch_size} windows x {a.window} steps"
+    shape = "i.i.d. transitions" if a.sampling == "transitions" else f"windows of {a.window} steps"
+    budget = f"{a.budget_min:g} min"
     lines = [f"# Training cost on {a.env} ({dev}: {gpu}; torch {torch.__version__})", "",
              f"Command: `python benchmarks/train_speed.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
-             f"batch {shape}, {a.updates} timed updates after {a.warmup} warm-up", "",
-             "| preset | algo | compile | updates/s | time per update vs eager | vs bc (same mode) |",
-             "|---|---|---|---|---|---|"]
-    for (preset, name, mode), ups in rows.items():
-        eager = rows.get((preset, name, "off"))
-        bc = rows.get((preset, "bc", mode))
+             f"batches of {shape}, {a.updates} timed updates after {a.warmup} warm-up", "",
+             f"| preset | algo | batch | compile | updates/s | ms per update | updates in {budget} "
+             "| time per update vs eager | vs bc (same mode and batch) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (preset, name, bs, mode), ups in rows.items():
+        eager = rows.get((preset, name, bs, "off"))
+        bc = rows.get((preset, "bc", bs, mode))
         vs_eager = f"{eager / ups:.2f}x" if eager else "-"
         vs_bc = f"{bc / ups:.2f}x" if bc else "-"
-        lines.append(f"| {preset} | {name} | {mode} | {ups:.1f} | {vs_eager} | {vs_bc} |")
+        lines.append(f"| {preset} | {name} | {bs} | {mode} | {ups:.1f} | {1000 / ups:.1f} | {ups * 60 * a.budget_min:,.0f} "
+                     f"| {vs_eager} | {vs_bc} |")
     if stacked:
         lines += ["", "Seeds in one process (`train --seeds ... --stack on`): seed-updates/s of K seeds stacked "
                   "on a seed axis, against one seed's eager updates/s (what K sequential runs get per seed)", "",
-                  "| preset | algo | seeds | seed-updates/s | vs sequential |", "|---|---|---|---|---|"]
-        for (preset, name, k), sups in stacked.items():
-            one = rows.get((preset, name, "off"))
-            lines.append(f"| {preset} | {name} | {k} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
+                  "| preset | algo | batch | seeds | seed-updates/s | vs sequential |", "|---|---|---|---|---|---|"]
+        for (preset, name, bs, k), sups in stacked.items():
+            one = rows.get((preset, name, bs, "off"))
+            lines.append(f"| {preset} | {name} | {bs} | {k} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
