@@ -24,8 +24,8 @@ def test_gpu_check_cpu_path(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     speed = (tmp_path / "out" / "speed.md").read_text()
-    assert "| small | bc | off |" in speed
-    assert "| small | bc | 8 |" in speed  # 8 seeds as one stacked update
+    assert "| small | bc | 512 | off |" in speed  # preset, algo, batch, compile mode
+    assert "| small | bc | 512 | 8 |" in speed  # 8 seeds as one stacked update
     rows = [x for x in (tmp_path / "out" / "summary.md").read_text().splitlines() if x.startswith("| particle") or x.startswith("| skirmish")]
     assert len(rows) == 6, rows
     for row in rows:
