@@ -16,27 +16,24 @@ teacher's Euler output from random noise (what macflow distils), from the centre
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 
-def _run_dir(ref: str) -> Path:
-    from macflow_arena.train.config import runs_dir
-
-    p = Path(ref).expanduser()
-    return p if p.exists() else runs_dir() / ref
-
-
-def _load(run: Path):
+def _load(ref: str):
+    """A run's latest checkpoint (the trainer's own lookup) and its dataset's path."""
     import json
 
     from macflow_arena.algos.checkpoint import load_checkpoint
+    from macflow_arena.train.config import resolve_run
+    from macflow_arena.train.trainer import TrainError, latest_checkpoint
 
-    ckpts = sorted((run / "checkpoints").glob("step-*.safetensors"))
-    if not ckpts:
-        raise SystemExit(f"{run}: no checkpoints (train it first)")
+    run = resolve_run(ref)
+    try:
+        ckpt = latest_checkpoint(run)
+    except TrainError as e:
+        raise SystemExit(str(e)) from None
     dataset = json.loads((run / "config.json").read_text())["dataset"]["path"]
-    return load_checkpoint(ckpts[-1]).algo, dataset
+    return load_checkpoint(ckpt).algo, dataset
 
 
 def _held(algo, dataset: str, n: int = 4000):
@@ -76,11 +73,15 @@ def gaps(algo, b) -> dict[str, float]:
 def probe(teacher_algo, data, held, steps: int, rows: int, lr: float, target: str) -> tuple[float, float]:
     """A fresh student distilled from ``teacher_algo``'s frozen teacher (``target``: 'draw', 'centre') or
     regressed on the data ('data'); returns (MSE against the data, against the teacher's centre)."""
+    from types import SimpleNamespace
+
     import torch
 
     from macflow_arena.algos.nets import euler
     from macflow_arena.algos.registry import make
+    from macflow_arena.train.trainer import lr_scale
 
+    schedule = SimpleNamespace(lr_decay="cosine", steps=steps)  # the trainer's cosine schedule
     t = teacher_algo
     n, a = t.spec.n_agents, t.spec.action_dim
     fresh = make("macflow", t.spec, None, seed=1, **{k: getattr(t.config, k) for k in ("hidden", "noise")})
@@ -94,7 +95,7 @@ def probe(teacher_algo, data, held, steps: int, rows: int, lr: float, target: st
         teacher_centre = euler(t.nets["teacher"], oh, zc, 10, t.config.flow_target).clamp(-1, 1)
     for i in range(steps):
         for group in opt.param_groups:
-            group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * i / steps)))
+            group["lr"] = lr * lr_scale(schedule, i)
         b = t.prepare(data.sample_transitions(rows, g, n_step=1, gamma=0.99))
         o = t.with_id(b.obs[:, :-1])
         z = torch.randn(rows, 1, n, a, generator=g) * (1.0 if target == "draw" else 0.0)
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     for ref in a.runs:
-        algo, dataset = _load(_run_dir(ref))
+        algo, dataset = _load(ref)
         data, held = _held(algo, dataset)
         name = Path(ref).name
         for k, v in gaps(algo, held).items():
