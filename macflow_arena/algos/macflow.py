@@ -62,6 +62,10 @@ class MACFlowConfig:
     actor_layer_norm: bool = opt(False, "LayerNorm in the teacher MLP and the student")
     actor_batch: int = opt(256, "rows of the batch for the student's terms (distillation to the teacher's K-step "
                                 "sample, Q); 0: all. The flow and critic terms use the whole batch")
+    centre_fraction: float = opt(0.0, "share of the student's distillation rows whose noise is the centre z = 0 "
+                                      "(the rest N(0, 1) draws), so the action a team plays by default is "
+                                      "distilled rather than interpolated between draws. 0 (default): measured "
+                                      "neutral on 2s3z medium (benchmarks/quality.md, session 8)")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -109,6 +113,8 @@ class MACFlowConfig:
             raise ValueError(f"MACFlowConfig.pick_rows must be >= 0, got {self.pick_rows}")
         if not 2 <= self.pick_candidates <= 256:
             raise ValueError(f"MACFlowConfig.pick_candidates must be in [2, 256], got {self.pick_candidates}")
+        if not 0 <= self.centre_fraction <= 1:
+            raise ValueError(f"MACFlowConfig.centre_fraction must be in [0, 1], got {self.centre_fraction}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
@@ -231,6 +237,9 @@ class MACFlow(Algorithm):
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
         ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
         z = self.randn(k, T, N, A)
+        n_centre = round(c.centre_fraction * k)
+        if n_centre:  # these rows distil the noise centre, what a team plays by default
+            z = torch.cat([z.new_zeros(n_centre, T, N, A), z[n_centre:]])
         mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
         mu = nets["student"](ok, self.z_in(z), mem=mem_s)
         target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
