@@ -3,6 +3,7 @@ on recorded transitions, without rollouts.
 
     python benchmarks/distill_gap.py RUN [RUN ...]            # trained runs (macflow or any other algorithm)
     python benchmarks/distill_gap.py RUN --probe --steps 1000  # distil RUN's finished teacher into fresh students
+    python benchmarks/distill_gap.py RUN [RUN ...] --against BC_RUN   # discrete actions: argmax agreement
 
 For each run: the action MSE against the data on 4,000 transitions drawn from the run's dataset (seed 123;
 this measures fit, not generalisation) of the student at the noise centre, the teacher integrated from the
@@ -11,6 +12,8 @@ their ``act``. ``--probe`` trains fresh students (seed 1, the run's architecture
 cosine learning rate, ``--rows`` rows per update) for ``--steps`` updates against three targets: the frozen
 teacher's Euler output from random noise (what macflow distils), from the centre, and the data's action
 (plain regression), at each ``--lrs`` learning rate, and prints their MSE against the data and the teacher.
+Discrete actions have no action MSE: for them each policy's masked argmax is compared with the data's
+action (and with ``--against``'s argmax, e.g. a BC run on the same dataset), over alive agents.
 """
 
 from __future__ import annotations
@@ -66,8 +69,45 @@ def gaps(algo, b) -> dict[str, float]:
         elif not algo.spec.discrete:
             out["act"] = algo.act(b.obs[:, 0], torch.Generator().manual_seed(0)).unsqueeze(1)
         else:
-            raise SystemExit(f"{algo.name}: discrete actions have no action MSE; use a continuous-action run")
+            raise SystemExit(f"{algo.name}: discrete actions have no action MSE; see agreement()")
     return {k: float(((v.clamp(-1, 1) - b.actions) ** 2).mean()) for k, v in out.items()}
+
+
+def agreement(algo, b, ref=None) -> dict[str, float]:
+    """Discrete actions: the share of alive agents whose masked argmax matches the data's action (and
+    ``ref``'s argmax, ``[B, N]`` actions of another policy on the same rows): a macflow run's student and
+    teacher at the noise centre, and its student against its teacher from one draw; other algorithms' act."""
+    import torch
+
+    from macflow_arena.algos.base import sanitize_avail
+    from macflow_arena.algos.nets import euler, masked_argmax
+
+    obs, avail, act = b.obs[:, 0], b.avail[:, 0], b.actions[:, 0]
+    alive = b.alive[:, 0] > 0
+    out = {}
+    with torch.no_grad():
+        if algo.name == "macflow":
+            n, a = algo.spec.n_agents, algo.spec.action_dim
+            o, av = algo.with_id(algo._obs_in(obs)), sanitize_avail(avail)
+            z0 = torch.zeros(o.shape[0], n, a)
+            zr = torch.randn(o.shape[0], n, a, generator=torch.Generator().manual_seed(5))
+            out["student, centre"] = masked_argmax(algo.nets["student"](o, algo.z_in(z0)), av)
+            out["teacher K=10, centre"] = masked_argmax(euler(algo.nets["teacher"], o, z0, 10, algo.config.flow_target), av)
+            draw = (masked_argmax(algo.nets["student"](o, algo.z_in(zr)), av),
+                    masked_argmax(euler(algo.nets["teacher"], o, zr, 10, algo.config.flow_target), av))
+        else:
+            out["act"] = algo.act(obs, torch.Generator().manual_seed(0), avail=avail)
+            draw = None
+
+    def share(x, y) -> float:
+        return float((x == y)[alive].float().mean())
+
+    res = {f"{k} ~ data": share(v, act) for k, v in out.items()}
+    if ref is not None:
+        res.update({f"{k} ~ reference": share(v, ref) for k, v in out.items()})
+    if draw is not None:
+        res["student ~ teacher, one draw"] = share(*draw)
+    return res
 
 
 def probe(teacher_algo, data, held, steps: int, rows: int, lr: float, target: str) -> tuple[float, float]:
@@ -120,6 +160,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--rows", type=int, default=256)
     p.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3])
+    p.add_argument("--against", metavar="RUN", help="discrete actions: also compare with this run's argmax "
+                                                    "(e.g. BC on the same dataset)")
     a = p.parse_args(argv)
 
     import torch
@@ -129,6 +171,17 @@ def main(argv=None) -> int:
         algo, dataset = _load(ref)
         data, held = _held(algo, dataset)
         name = Path(ref).name
+        if algo.spec.discrete:
+            against = None
+            if a.against:
+                ref_algo, _ = _load(a.against)
+                with torch.no_grad():
+                    against = ref_algo.act(held.obs[:, 0], torch.Generator().manual_seed(0), avail=held.avail[:, 0])
+            for k, v in agreement(algo, held, against).items():
+                print(f"{name}  {k:34s} agreement {v:.3f}", flush=True)
+            if a.probe:
+                raise SystemExit(f"{name}: --probe needs continuous actions")
+            continue
         for k, v in gaps(algo, held).items():
             print(f"{name}  {k:24s} action MSE {v:.5f}", flush=True)
         if a.probe:

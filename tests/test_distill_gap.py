@@ -51,3 +51,29 @@ def test_probe_students_learn_their_target(setup):
     _, after_teacher = mod.probe(algo, data, held, steps=60, rows=32, lr=1e-2, target="centre")
     assert after_data < 0.5 * before_data  # regression on the data's actions fits them
     assert after_teacher < 0.5 * before_teacher  # distillation fits the frozen teacher's centre
+
+
+def test_discrete_runs_get_argmax_agreement(setup, tmp_path):
+    """Discrete actions: each policy's masked argmax against the data's action and a reference policy's."""
+    mod = setup[0]
+    from macflow_arena.algos.registry import make
+    from macflow_arena.data import record_dataset
+    from macflow_arena.train.data import load_device_dataset
+
+    path = tmp_path / "3m-medium"
+    record_dataset("skirmish/3m", path, behaviour={"name": "scripted"}, quality="medium", episodes=4, num_envs=4)
+    data = load_device_dataset(path, "skirmish/3m")
+    algo = make("macflow", data.spec, None, seed=0, hidden=(32, 32))
+    algo.set_obs_stats(data.obs_mean, data.obs_std)
+    held = algo.prepare(data.sample_transitions(64, torch.Generator().manual_seed(1), n_step=1, gamma=0.99))
+    res = mod.agreement(algo, held, ref=held.actions[:, 0])
+    assert set(res) == {"student, centre ~ data", "teacher K=10, centre ~ data", "student, centre ~ reference",
+                        "teacher K=10, centre ~ reference", "student ~ teacher, one draw"}
+    assert res["student, centre ~ data"] == res["student, centre ~ reference"]  # the reference is the data here
+    bc = make("bc", data.spec, None, seed=0, hidden=(32, 32))
+    bc.set_obs_stats(data.obs_mean, data.obs_std)
+    want = bc.act(held.obs[:, 0], torch.Generator().manual_seed(0), avail=held.avail[:, 0])
+    alive = held.alive[:, 0] > 0
+    got = mod.agreement(bc, held)
+    assert set(got) == {"act ~ data"}
+    assert got["act ~ data"] == pytest.approx(float((want == held.actions[:, 0])[alive].float().mean()))
