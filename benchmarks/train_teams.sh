@@ -5,7 +5,7 @@
 # per particle dataset, 1,000 per skirmish one). The cover teams train on a recording with
 # recovery labels (DART): `macflow-arena record particle/cover --noise 0.3 --label intended
 # --quality expert --name particle-cover-v0-expert-dart0.3` (3 s).
-# The shipped spread teams are seeds 0-4 of these two lines (bash benchmarks/train_teams.sh 0 1 2 3 4
+# The shipped spread and 2s3z-macflow teams are seeds 0-4 of their lines (bash benchmarks/train_teams.sh 0 1 2 3 4
 # trains them; the shipped ones are the same commands' runs from benchmarks/quality.md).
 # Two trainings run at a time (one torch thread each); a finished run is skipped.
 set -euo pipefail
@@ -23,7 +23,7 @@ TEAMS=(
   "tag-macflow particle/tag medium macflow 10000 --set student_lr=0.003"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 1500"
-  "2s3z-macflow skirmish/2s3z medium macflow 1500"
+  "2s3z-macflow skirmish/2s3z medium macflow 2500 --set student_lr=0.003 --set centre_fraction=0.25"
 )
 train_one() {
   local team=$1 env=$2 level=$3 algo=$4 steps=$5 seed=$6
