@@ -228,26 +228,14 @@ def test_the_flows_noise_centre_finds_the_mode_where_mse_bc_shrinks_to_the_mean(
         assert (out[key] - a_star).abs().mean() < 0.5 * (out["bc"] - a_star).abs().mean(), key
 
 
-def _mostly_mode_discrete_batch(seed: int, mode: int, eps: float, B: int = 256):
-    """Discrete medium-like data: every agent takes action ``mode``, or with probability ``eps`` a
-    uniform one; all actions available; observations carry no information."""
-    from _algo_helpers import DISC
-
-    from macflow_arena.algos import Batch
-
-    g = torch.Generator().manual_seed(seed)
-    N, D, n = DISC.n_agents, DISC.obs_dim, DISC.action_dim
-    act = torch.full((B, 1, N), mode)
-    act = torch.where(torch.rand(B, 1, N, generator=g) < eps, torch.randint(0, n, (B, 1, N), generator=g), act)
-    return Batch(obs=torch.randn(B, 2, N, D, generator=g), actions=act, rewards=torch.zeros(B, 1),
-                 terminated=torch.zeros(B, 1), mask=torch.ones(B, 1), alive=torch.ones(B, 2, N),
-                 avail=torch.ones(B, 2, N, n, dtype=torch.bool))
-
-
 def test_centre_fraction_gives_the_first_distillation_rows_the_noise_centre():
     """``centre_fraction`` (an option, 0 by default: neutral on 2s3z medium, quality.md session 8) sets the
     noise of that share of the student's distillation rows to the centre z = 0, what a team plays; the
     other rows keep their N(0, 1) draws."""
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import random_batch
+
     torch.set_num_threads(1)
     assert tiny("macflow", True).config.centre_fraction == 0 and tiny("macflow", False).config.centre_fraction == 0
     for discrete in (True, False):
@@ -261,7 +249,6 @@ def test_centre_fraction_gives_the_first_distillation_rows_the_noise_centre():
             return forward(o, z, mem=mem)
 
         algo.nets["student"].forward = spy
-        batch = _mostly_mode_discrete_batch(0, 2, 0.4, B=16) if discrete else _mostly_expert_batch(0, torch.zeros(2), B=16)
-        algo.update(batch)
+        algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
         (z,) = seen
         assert z.shape[0] == 8 and not z[:4].any() and z[4:].abs().min() > 0, discrete  # 4 of the 8 actor rows
