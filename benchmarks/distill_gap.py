@@ -73,10 +73,15 @@ def gaps(algo, b) -> dict[str, float]:
     return {k: float(((v.clamp(-1, 1) - b.actions) ** 2).mean()) for k, v in out.items()}
 
 
+MODE_DRAWS = 32
+
+
 def agreement(algo, b, ref=None) -> dict[str, float]:
     """Discrete actions: the share of alive agents whose masked argmax matches the data's action (and
     ``ref``'s argmax, ``[B, N]`` actions of another policy on the same rows): a macflow run's student and
-    teacher at the noise centre, and its student against its teacher from one draw; other algorithms' act."""
+    teacher at the noise centre, the teacher's most frequent action over ``MODE_DRAWS`` draws (the mode of its
+    marginal, what a classifier such as BC aims at), and its student against its teacher from one draw;
+    other algorithms' act."""
     import torch
 
     from macflow_arena.algos.base import sanitize_avail
@@ -93,6 +98,11 @@ def agreement(algo, b, ref=None) -> dict[str, float]:
             zr = torch.randn(o.shape[0], n, a, generator=torch.Generator().manual_seed(5))
             out["student, centre"] = masked_argmax(algo.nets["student"](o, algo.z_in(z0)), av)
             out["teacher K=10, centre"] = masked_argmax(euler(algo.nets["teacher"], o, z0, 10, algo.config.flow_target), av)
+            g = torch.Generator().manual_seed(6)  # the teacher's marginal: its most frequent action over draws
+            votes = sum(torch.nn.functional.one_hot(masked_argmax(euler(
+                algo.nets["teacher"], o, torch.randn(o.shape[0], n, a, generator=g), 10, algo.config.flow_target),
+                av), a) for _ in range(MODE_DRAWS))
+            out[f"teacher K=10, mode of {MODE_DRAWS} draws"] = masked_argmax(votes.float(), av)
             draw = (masked_argmax(algo.nets["student"](o, algo.z_in(zr)), av),
                     masked_argmax(euler(algo.nets["teacher"], o, zr, 10, algo.config.flow_target), av))
         else:

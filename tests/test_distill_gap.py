@@ -67,9 +67,26 @@ def test_discrete_runs_get_argmax_agreement(setup, tmp_path):
     algo.set_obs_stats(data.obs_mean, data.obs_std)
     held = algo.prepare(data.sample_transitions(64, torch.Generator().manual_seed(1), n_step=1, gamma=0.99))
     res = mod.agreement(algo, held, ref=held.actions[:, 0])
+    mode = f"teacher K=10, mode of {mod.MODE_DRAWS} draws"
     assert set(res) == {"student, centre ~ data", "teacher K=10, centre ~ data", "student, centre ~ reference",
-                        "teacher K=10, centre ~ reference", "student ~ teacher, one draw"}
+                        "teacher K=10, centre ~ reference", "student ~ teacher, one draw",
+                        f"{mode} ~ data", f"{mode} ~ reference"}
     assert res["student, centre ~ data"] == res["student, centre ~ reference"]  # the reference is the data here
+    # the mode is the teacher's vote over draws: with one draw, that draw's masked argmax
+    from macflow_arena.algos.base import sanitize_avail
+    from macflow_arena.algos.nets import euler, masked_argmax
+
+    o, alive = algo.with_id(algo._obs_in(held.obs[:, 0])), held.alive[:, 0] > 0
+    x0 = torch.randn(o.shape[0], *held.actions.shape[-1:], data.spec.action_dim, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        one = masked_argmax(euler(algo.nets["teacher"], o, x0, 10, algo.config.flow_target), sanitize_avail(held.avail[:, 0]))
+    mod.MODE_DRAWS, keep = 1, mod.MODE_DRAWS
+    try:
+        res1 = mod.agreement(algo, held)
+    finally:
+        mod.MODE_DRAWS = keep
+    assert res1["teacher K=10, mode of 1 draws ~ data"] == pytest.approx(
+        float((one == held.actions[:, 0])[alive].float().mean()))
     bc = make("bc", data.spec, None, seed=0, hidden=(32, 32))
     bc.set_obs_stats(data.obs_mean, data.obs_std)
     want = bc.act(held.obs[:, 0], torch.Generator().manual_seed(0), avail=held.avail[:, 0])

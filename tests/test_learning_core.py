@@ -252,3 +252,40 @@ def test_centre_fraction_gives_the_first_distillation_rows_the_noise_centre():
         algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
         (z,) = seen
         assert z.shape[0] == 8 and not z[:4].any() and z[4:].abs().min() > 0, discrete  # 4 of the 8 actor rows
+
+
+@pytest.mark.parametrize("target", ["centre", "draw"])
+def test_centre_target_picks_the_teachers_noise_for_the_centre_rows(monkeypatch, target):
+    """``centre_target``: the centre rows' label is the teacher's sample from z = 0 ('centre', the default)
+    or from the row's own N(0, 1) draw ('draw': the student's centre then fits the teacher's marginal over
+    noises, its mode for discrete actions). The student sees z = 0 on those rows either way."""
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import macflow as mf
+    from macflow_arena.algos import random_batch
+
+    torch.set_num_threads(1)
+    assert tiny("macflow", True).config.centre_target == "centre"
+    with pytest.raises(ValueError, match="centre_target"):
+        tiny("macflow", True, centre_target="mean")
+    real_euler = mf.euler
+    for discrete in (True, False):
+        algo = tiny("macflow", discrete, centre_fraction=0.5, actor_batch=8, centre_target=target)
+        x0s, zs = [], []
+        forward = algo.nets["student"].forward
+        monkeypatch.setattr(mf, "euler", lambda f, o, x0, *a, **k: (x0s.append(x0.clone()), real_euler(f, o, x0, *a, **k))[1])
+
+        def spy(o, z, mem=None, forward=forward):
+            if torch.is_grad_enabled():
+                zs.append(z.detach().clone())
+            return forward(o, z, mem=mem)
+
+        algo.nets["student"].forward = spy
+        algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
+        (x0,), (z,) = x0s, zs
+        assert not z[:4].any() and z[4:].abs().min() > 0, discrete
+        if target == "centre":
+            assert not x0[:4].any() and x0[4:].abs().min() > 0, discrete
+        else:  # the teacher integrates from the draws the centre rows replaced
+            assert x0.abs().min() > 0, discrete
+        assert torch.equal(algo.z_in(x0[4:]), z[4:]), discrete  # the other rows share one noise

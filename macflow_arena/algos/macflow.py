@@ -66,6 +66,11 @@ class MACFlowConfig:
                                       "(the rest N(0, 1) draws), so the action a team plays by default is "
                                       "distilled rather than interpolated between draws. 0 (default): measured "
                                       "neutral on 2s3z medium (benchmarks/quality.md, session 8)")
+    centre_target: str = opt("centre", "what the centre rows (centre_fraction) distil: 'centre', the teacher's "
+                                       "sample from z = 0 (its one path from the centre); 'draw', the teacher's "
+                                       "sample from the row's N(0, 1) draw, so the student's centre fits the "
+                                       "teacher's marginal over noises: its most likely action (discrete, "
+                                       "cross-entropy) or its mean (continuous, MSE), as BC fits the data's")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -98,6 +103,7 @@ class MACFlowConfig:
         check_choice(self, "q_agg", ("mean", "min"))
         check_choice(self, "rank", ("mean", "min", "safe"))
         check_choice(self, "flow_target", FLOW_TARGETS)
+        check_choice(self, "centre_target", ("centre", "draw"))
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         for name in ("teacher_lr", "student_lr"):
@@ -236,12 +242,14 @@ class MACFlow(Algorithm):
 
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
         ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
-        z = self.randn(k, T, N, A)
+        z = zs = self.randn(k, T, N, A)
         n_centre = round(c.centre_fraction * k)
-        if n_centre:  # these rows distil the noise centre, what a team plays by default
-            z = torch.cat([z.new_zeros(n_centre, T, N, A), z[n_centre:]])
+        if n_centre:  # these rows train the noise centre, what a team plays by default
+            zs = torch.cat([z.new_zeros(n_centre, T, N, A), z[n_centre:]])
+            if c.centre_target == "centre":  # the teacher's path from the centre (else: from the row's draw)
+                z = zs
         mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
-        mu = nets["student"](ok, self.z_in(z), mem=mem_s)
+        mu = nets["student"](ok, self.z_in(zs), mem=mem_s)
         target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
         if s.discrete:
             av = avail_t[:k]
