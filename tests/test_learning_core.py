@@ -85,6 +85,27 @@ def test_x1_flow_is_the_default_and_its_sampler_lands_on_the_prediction():
     assert torch.isclose(lv, ((c - (x1 - x0.repeat(2, 1, 1))) ** 2).mean())
 
 
+def test_logits_flow_target_is_cross_entropy_and_samples_through_the_softmax():
+    """``flow_target='logits'`` (discrete): the field's outputs are logits, its x1 prediction their softmax
+    (the sampler lands on it as on an x1 prediction), its loss the cross-entropy to the action; continuous
+    actions refuse it with the fix."""
+    logits = torch.tensor([2.0, -1.0, 0.5])
+    field, x0 = _ConstantX1(logits), torch.randn(4, 3, 3)
+    for k in (1, 2, 10):
+        got = euler(field, torch.zeros(4, 3, 5), x0, k, "logits")
+        assert torch.allclose(got, torch.softmax(logits, -1).expand(4, 3, 3), atol=1e-6)
+    x1 = torch.nn.functional.one_hot(torch.tensor([[0, 1, 2]] * 8), 3).float()  # [8, 3 agents, 3 actions]
+    w = torch.ones(8, 3)
+    w[:, 2] = 0  # agent 2's rows carry no weight
+    loss = flow_matching_loss(field, None, x1, torch.randn(8, 3, 3), torch.full((8, 1, 1), 0.3), w, "logits")
+    logp = torch.log_softmax(logits, -1)
+    assert torch.isclose(loss, -(logp[0] + logp[1]) / 2)
+    for name in ("macflow", "flowbc"):
+        tiny(name, True, flow_target="logits")  # discrete: accepted
+        with pytest.raises(ValueError, match="discrete actions"):
+            tiny(name, False, flow_target="logits")
+
+
 def test_entity_network_is_decentralized_and_permutation_invariant_over_entities():
     net = EntityMLP(SPEC, 2, (32, 32), 2)
     o = torch.randn(5, 3, 14 + 3)
@@ -252,6 +273,40 @@ def test_centre_fraction_gives_the_first_distillation_rows_the_noise_centre():
         algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
         (z,) = seen
         assert z.shape[0] == 8 and not z[:4].any() and z[4:].abs().min() > 0, discrete  # 4 of the 8 actor rows
+
+
+def test_centre_target_data_gives_the_centre_rows_the_recorded_action():
+    """``centre_target='data'`` with every row at the centre: the distillation loss is the student's centre
+    against the batch's own actions (cross-entropy for discrete actions, MSE for continuous ones)."""
+    import torch.nn.functional as F
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.base import masked_mean, sanitize_avail
+    from macflow_arena.algos.nets import masked_logits
+
+    torch.set_num_threads(1)
+    for discrete in (True, False):
+        algo = tiny("macflow", discrete, centre_fraction=1.0, actor_batch=0, centre_target="data")
+        outs, forward = [], algo.nets["student"].forward
+
+        def spy(o, z, mem=None, forward=forward):
+            out = forward(o, z, mem=mem)
+            if torch.is_grad_enabled():
+                outs.append(out.detach())
+            return out
+
+        algo.nets["student"].forward = spy
+        b = algo.prepare(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
+        _, metrics = algo.losses(b)
+        (mu,) = outs
+        w = b.mask[..., None] * b.alive[:, :-1]
+        if discrete:
+            logits = masked_logits(mu, sanitize_avail(b.avail)[:, :-1])
+            want = F.cross_entropy(logits.flatten(0, -2), b.actions.flatten(), reduction="none").view(b.actions.shape)
+        else:
+            want = ((mu - b.actions) ** 2).mean(-1)
+        assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), discrete
 
 
 @pytest.mark.parametrize("target", ["centre", "draw"])

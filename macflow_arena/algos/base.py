@@ -88,7 +88,17 @@ def check_choice(cfg, name: str, options: tuple[str, ...]) -> None:
         raise ValueError(f"{type(cfg).__name__}.{name}={v!r}: use one of {options}")
 
 
-FLOW_TARGETS = ("x1", "velocity")
+FLOW_TARGETS = ("x1", "velocity", "logits")
+FLOW_TARGET_HELP = ("'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper); 'logits' "
+                    "(discrete actions): the field's outputs are logits, its x1 prediction their softmax (the "
+                    "posterior over actions, the same optimum as x1's MSE), trained by cross-entropy")
+
+
+def check_flow_target(spec, target: str) -> None:
+    """``flow_target='logits'`` needs discrete actions (the field's outputs are their logits)."""
+    if target == "logits" and not spec.discrete:
+        raise ValueError("flow_target='logits' is for discrete actions (the field's outputs are logits over them); "
+                         "use 'x1' or 'velocity' for continuous actions")
 
 
 def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau: Tensor, w: Tensor,
@@ -99,9 +109,15 @@ def flow_matching_loss(field: nn.Module, o: Tensor, x1: Tensor, x0: Tensor, tau:
     ``target="x1"`` (default): the network predicts the clean action, loss ||f - x1||^2 (its
     velocity is (f - x_tau) / (1 - tau)). ``"velocity"`` (the paper's): ||f - (x1 - x0)||^2, which
     is the x1 error weighted by 1 / (1 - tau)^2 and spends itself on flow times near 1, where the
-    action is already decided. ``mem``: ``field.encode(o)``, when the caller reuses it."""
+    action is already decided. ``"logits"`` (discrete, ``x1`` one-hot): ``f`` are logits and the loss
+    the cross-entropy to x1's action, the proper score for the same posterior E[x1 | x_tau] that
+    MSE on x1 fits (stronger gradients where the posterior is confident). ``mem``: ``field.encode(o)``,
+    when the caller reuses it."""
     xt = (1 - tau) * x0 + tau * x1
     out = field(o, xt, tau) if mem is None else field.forward_h(mem, xt, tau)
+    if target == "logits":
+        ce = nn.functional.cross_entropy(out.flatten(0, -2), x1.argmax(-1).flatten(), reduction="none")
+        return masked_mean(ce.view(x1.shape[:-1]), w)
     goal = x1 if target == "x1" else x1 - x0
     return masked_mean(((out - goal) ** 2).mean(-1), w)
 

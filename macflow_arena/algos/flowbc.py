@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import FLOW_TARGETS, Algorithm, check_choice, flow_matching_loss, opt
+from .base import FLOW_TARGET_HELP, FLOW_TARGETS, Algorithm, check_choice, check_flow_target, flow_matching_loss, opt
 from .batch import Batch
 from .nets import euler, make_field, masked_argmax, one_hot
 
@@ -26,7 +26,7 @@ class FlowBCConfig:
     flow_steps: int = opt(10, "Euler steps K per decision (also an execution option of a trained run)")
     teacher: str = opt("per_agent", "'per_agent' (decentralized) or 'joint' (transformer over agents, centralized)")
     layer_norm: bool = opt(False, "LayerNorm in the per-agent MLP")
-    flow_target: str = opt("x1", "'x1': the field predicts the clean action (default); 'velocity': x1 - x0 (paper)")
+    flow_target: str = opt("x1", FLOW_TARGET_HELP)
     exec_noise: float = opt(0.0, "execution only: scale of the starting noise x0 (0, default: the deterministic "
                                  "flow from x0 = 0, which lands on the data's median action: on epsilon-random "
                                  "data the expert's, where MSE BC shrinks to the mean; 1: sample the learned "
@@ -49,6 +49,7 @@ class FlowBC(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
+        check_flow_target(s, c.flow_target)
         return {"teacher": make_field(c.teacher, s, c.hidden, c.layer_norm)}
 
     @property

@@ -9,7 +9,8 @@ One update trains everything with one Adam optimizer (as the official code):
   continuous, sum for discrete), y = r + gamma (1 - terminated_t) Qbar'(o', a')
   with a' from the student on o'; Polyak target.
 - flow_BC: the teacher regresses the clean action a along x_tau (``flow_target="x1"``;
-  the paper's velocity a - x0 is an option).
+  the paper's velocity a - x0 is an option; discrete actions may use ``"logits"``: x1 as the
+  softmax of the field's logits, fitted by cross-entropy).
 - distill: student(o_i, z) matches the teacher's K-step Euler sample from the
   SAME noise z (discrete: cross-entropy to the teacher's masked argmax).
 - Q_term: -lambda * mixed Q(o, student action), critic frozen,
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import FLOW_TARGETS, Algorithm, check_choice, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
+from .base import FLOW_TARGET_HELP, FLOW_TARGETS, Algorithm, check_choice, check_flow_target, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
 from .batch import Batch
 from .entity import rows
 from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits, one_hot
@@ -66,11 +67,14 @@ class MACFlowConfig:
                                       "(the rest N(0, 1) draws), so the action a team plays by default is "
                                       "distilled rather than interpolated between draws. 0 (default): measured "
                                       "neutral on 2s3z medium (benchmarks/quality.md, session 8)")
-    centre_target: str = opt("centre", "what the centre rows (centre_fraction) distil: 'centre', the teacher's "
+    centre_target: str = opt("centre", "what the centre rows (centre_fraction) learn: 'centre', the teacher's "
                                        "sample from z = 0 (its one path from the centre); 'draw', the teacher's "
                                        "sample from the row's N(0, 1) draw, so the student's centre fits the "
                                        "teacher's marginal over noises: its most likely action (discrete, "
-                                       "cross-entropy) or its mean (continuous, MSE), as BC fits the data's")
+                                       "cross-entropy) or its mean (continuous, MSE); 'data', the row's own "
+                                       "recorded action: the centre fits the data's marginal as BC does, "
+                                       "without the teacher's fitting error (the other rows still distil the "
+                                       "teacher's joint samples)")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -83,7 +87,7 @@ class MACFlowConfig:
                             "exec_candidates): 'mean'; 'min' (pessimistic: an action some head doubts ranks "
                             "low); 'safe' (the centre scores its heads' max, the others their min: a candidate "
                             "replaces the centre only where every head prefers it)")
-    flow_target: str = opt("x1", "'x1': the teacher predicts the clean action (default); 'velocity': x1 - x0 (paper)")
+    flow_target: str = opt("x1", FLOW_TARGET_HELP)
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
                                  "behaviour, for multimodal tasks such as cover, with noise='shared')")
@@ -103,7 +107,7 @@ class MACFlowConfig:
         check_choice(self, "q_agg", ("mean", "min"))
         check_choice(self, "rank", ("mean", "min", "safe"))
         check_choice(self, "flow_target", FLOW_TARGETS)
-        check_choice(self, "centre_target", ("centre", "draw"))
+        check_choice(self, "centre_target", ("centre", "draw", "data"))
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         for name in ("teacher_lr", "student_lr"):
@@ -150,6 +154,7 @@ class MACFlow(Algorithm):
 
     def build(self):
         s, c = self.spec, self.config
+        check_flow_target(s, c.flow_target)
         nz = s.action_dim * (s.n_agents if c.noise == "shared" else 1)
         critic = Critic(s, c.hidden, c.ensemble, c.critic_layer_norm)
         return {
@@ -251,6 +256,8 @@ class MACFlow(Algorithm):
         mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
         mu = nets["student"](ok, self.z_in(zs), mem=mem_s)
         target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
+        if n_centre and c.centre_target == "data":  # the centre rows learn the recorded action itself
+            target = torch.cat([x1[:n_centre], target[n_centre:]])
         if s.discrete:
             av = avail_t[:k]
             logits = masked_logits(mu, av)

@@ -151,14 +151,17 @@ def make_field(kind: str, spec, hidden: Sequence[int], layer_norm: bool = False)
 @torch.no_grad()
 def euler(field: nn.Module, o: Tensor, x0: Tensor, steps: int, target: str = "x1", mem=None) -> Tensor:
     """Integrate the flow from t=0 (x0, the noise) to t=1 with K Euler steps. ``target``: what the
-    field predicts, the clean action ``x1`` (velocity (f - x) / (1 - t)) or the ``velocity``.
+    field predicts, the clean action ``x1`` (velocity (f - x) / (1 - t)), ``logits`` whose softmax
+    is the x1 prediction (discrete actions), or the ``velocity``.
     ``mem``: ``field.encode(o)`` computed before (the flow loss's, on the same rows)."""
     h = field.encode(o) if mem is None else mem
     x = x0
     t = x0.new_empty(*x0.shape[:-2], 1, 1)
     for k in range(steps):
         f = field.forward_h(h, x, t.fill_(k / steps))
-        x = x + ((f - x) / (1 - k / steps) if target == "x1" else f) / steps
+        if target == "logits":
+            f = torch.softmax(f, -1)
+        x = x + ((f - x) / (1 - k / steps) if target != "velocity" else f) / steps
     return x
 
 
