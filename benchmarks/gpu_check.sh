@@ -5,12 +5,12 @@
 #   DEVICE=cpu PRESET=small BUDGET=2 UPDATES=2 EPISODES=20 REF_EPISODES=16 EVAL_EPISODES=4 \
 #       SPEED_ALGOS=bc COMPILE=off OUT=/tmp/check bash benchmarks/gpu_check.sh   # the CPU path CI runs
 #
-# 1. the training-speed table (benchmarks/train_speed.py: SPEED_ALGOS x {small, PRESET} x COMPILE,
-#    ratios against eager in the same run, and SEEDS seeds as one stacked update against one seed)
+# 1. the training-speed table (benchmarks/train_speed.py: SPEED_ALGOS x {small, PRESET} x COMPILE x
+#    PRECISION, ratios against eager float32 in the same run, and SEEDS seeds as one stacked update against one seed)
 #    -> $OUT/speed.md
 # 2. the quality suite's headline datasets (spread expert, tag medium, 3m medium; recorded with the
 #    suite recorder when missing) trained with PRESET by macflow and bc for BUDGET seconds of
-#    updates each (`train --time-limit`), evaluated on EVAL_EPISODES held-out episodes
+#    updates each (`train --time-limit`, default precision: TF32 on CUDA), evaluated on EVAL_EPISODES held-out episodes
 #    -> $OUT/runs/*, one line each in $OUT/summary.md (updates reached, updates/s, normalized score).
 set -euo pipefail
 DEVICE="${DEVICE:-cuda}"
@@ -20,6 +20,10 @@ UPDATES="${UPDATES:-50}"
 EVAL_EPISODES="${EVAL_EPISODES:-256}"
 SPEED_ALGOS="${SPEED_ALGOS:-macflow bc}"
 COMPILE="${COMPILE:-off on}"
+PRECISION="${PRECISION:-}"          # train --precision modes timed (default: fp32 tf32 bf16 on CUDA, fp32 bf16 on CPU)
+if [ -z "$PRECISION" ]; then
+  if [ "$DEVICE" = "cpu" ]; then PRECISION="fp32 bf16"; else PRECISION="fp32 tf32 bf16"; fi
+fi
 SEEDS="${SEEDS:-8}"                 # seeds stacked in one update for the speed table ("": none)
 OUT="${OUT:-benchmarks/results/gpu_check}"
 EPISODES="${EPISODES:-}"            # dataset size when a suite is recorded (default: the scenario's)
@@ -34,7 +38,7 @@ PRESETS="small"
 [ "$PRESET" != "small" ] && PRESETS="small $PRESET"
 # shellcheck disable=SC2086
 "$PY" benchmarks/train_speed.py --device "$DEVICE" --algos $SPEED_ALGOS --presets $PRESETS \
-    --updates "$UPDATES" --warmup 2 --compile $COMPILE ${SEEDS:+--seeds $SEEDS} --out "$OUT/speed.md"
+    --updates "$UPDATES" --warmup 2 --compile $COMPILE --precision $PRECISION ${SEEDS:+--seeds $SEEDS} --out "$OUT/speed.md"
 
 HOME_DIR="${MACFLOW_ARENA_HOME:-$HOME/.macflow_arena}"
 HEADLINE=("particle/spread expert" "particle/tag medium" "skirmish/3m medium")

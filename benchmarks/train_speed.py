@@ -6,7 +6,7 @@
 Sampling is the trainer's default (i.i.d. transitions, ``--batch-size`` 512); ``--sampling windows``
 with ``--batch-size 16 --window 20`` is the old path. ``--compile off on`` times each algorithm eager
 and through ``torch.compile`` (``train --compile on``; compilation happens in the untimed warm-up) and
-prints the compiled/eager time ratio. ``--seeds 5`` adds, per algorithm, the seed-updates/s of 5
+prints the compiled/eager time ratio; ``--precision fp32 bf16`` does the same for ``train --precision``. ``--seeds 5`` adds, per algorithm, the seed-updates/s of 5
 seeds trained as one stacked update (``train --seeds 0-4 --stack on``) against one seed's updates/s
 (= 5 sequential runs' seed-updates/s). An algorithm may carry config overrides (``macflow:flow_steps=2``):
 a row of its own. ``--batch-size 512 128`` times each batch size (a row each); the table also prints
@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     p.add_argument("--window", type=int, default=20, help="steps per window with --sampling windows")
     p.add_argument("--compile", nargs="+", choices=("off", "on"), default=["off"],
                    help="compile modes to time side by side (ratios against 'off')")
+    p.add_argument("--precision", nargs="+", choices=("fp32", "tf32", "bf16"), default=["fp32"],
+                   help="train --precision modes to time side by side (ratios against fp32 eager)")
     p.add_argument("--seeds", type=int, nargs="*", default=[], metavar="K",
                    help="also time K seeds as one stacked update (seed-updates/s against one seed's updates/s)")
     p.add_argument("--device", default="auto")
@@ -75,12 +77,13 @@ def main(argv=None) -> int:
                 raise SystemExit(f"bad algorithm {name!r}: {e}") from None
             for bs in a.batch_size:
                 for mode in a.compile:
-                    ups = dataset_update_rate(data, algo, preset, dev, batch_size=bs, window=a.window,
-                                              updates=a.updates, warmup=a.warmup, sampling=a.sampling,
-                                              compile=mode == "on", overrides=overrides)
-                    rows[preset, name, bs, mode] = ups
-                    print(f"{preset:>6} {name:>8} batch {bs} compile {mode:>3}: {ups:8.1f} updates/s",
-                          file=sys.stderr, flush=True)
+                    for prec in a.precision:
+                        ups = dataset_update_rate(data, algo, preset, dev, batch_size=bs, window=a.window,
+                                                  updates=a.updates, warmup=a.warmup, sampling=a.sampling,
+                                                  compile=mode == "on", overrides=overrides, precision=prec)
+                        rows[preset, name, bs, mode, prec] = ups
+                        print(f"{preset:>6} {name:>8} batch {bs} compile {mode:>3} {prec}: {ups:8.1f} updates/s",
+                              file=sys.stderr, flush=True)
                 for k in a.seeds:
                     if a.sampling != "transitions":
                         raise SystemExit("--seeds times i.i.d. transition batches; drop --sampling windows")
@@ -95,22 +98,22 @@ def main(argv=None) -> int:
     lines = [f"# Training cost on {a.env} ({dev}: {gpu}; torch {torch.__version__})", "",
              f"Command: `python benchmarks/train_speed.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
              f"batches of {shape}, {a.updates} timed updates after {a.warmup} warm-up", "",
-             f"| preset | algo | batch | compile | updates/s | ms per update | updates in {budget} "
-             "| time per update vs eager | vs bc (same mode and batch) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for (preset, name, bs, mode), ups in rows.items():
-        eager = rows.get((preset, name, bs, "off"))
-        bc = rows.get((preset, "bc", bs, mode))
+             f"| preset | algo | batch | compile | precision | updates/s | ms per update | updates in {budget} "
+             "| time per update vs eager fp32 | vs bc (same mode and batch) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (preset, name, bs, mode, prec), ups in rows.items():
+        eager = rows.get((preset, name, bs, "off", "fp32"))
+        bc = rows.get((preset, "bc", bs, mode, prec))
         vs_eager = f"{eager / ups:.2f}x" if eager else "-"
         vs_bc = f"{bc / ups:.2f}x" if bc else "-"
-        lines.append(f"| {preset} | {name} | {bs} | {mode} | {ups:.1f} | {1000 / ups:.1f} | {ups * 60 * a.budget_min:,.0f} "
-                     f"| {vs_eager} | {vs_bc} |")
+        lines.append(f"| {preset} | {name} | {bs} | {mode} | {prec} | {ups:.1f} | {1000 / ups:.1f} "
+                     f"| {ups * 60 * a.budget_min:,.0f} | {vs_eager} | {vs_bc} |")
     if stacked:
         lines += ["", "Seeds in one process (`train --seeds ... --stack on`): seed-updates/s of K seeds stacked "
                   "on a seed axis, against one seed's eager updates/s (what K sequential runs get per seed)", "",
                   "| preset | algo | batch | seeds | seed-updates/s | vs sequential |", "|---|---|---|---|---|---|"]
         for (preset, name, bs, k), sups in stacked.items():
-            one = rows.get((preset, name, bs, "off"))
+            one = rows.get((preset, name, bs, "off", "fp32"))
             lines.append(f"| {preset} | {name} | {bs} | {k} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
     text = "\n".join(lines) + "\n"
     print(text)

@@ -24,7 +24,8 @@ def test_gpu_check_cpu_path(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     speed = (tmp_path / "out" / "speed.md").read_text()
-    assert "| small | bc | 512 | off |" in speed  # preset, algo, batch, compile mode
+    assert "| small | bc | 512 | off | fp32 |" in speed  # preset, algo, batch, compile mode, precision
+    assert "| small | bc | 512 | off | bf16 |" in speed  # the CPU default times bf16 autocast too
     assert "| small | bc | 512 | 8 |" in speed  # 8 seeds as one stacked update
     rows = [x for x in (tmp_path / "out" / "summary.md").read_text().splitlines() if x.startswith("| particle") or x.startswith("| skirmish")]
     assert len(rows) == 6, rows

@@ -10,6 +10,7 @@ before the first update, which is exactly what Adam initialises lazily),
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import field
@@ -164,6 +165,9 @@ class Algorithm:
     # Called as ``grad_hook(algo, params)`` after backward, before the checks and the
     # optimizer step (the trainer's DDP gradient all-reduce); None: nothing.
     grad_hook = None
+    # What the losses compute in: 'fp32', or 'bf16' (autocast: matrix products in bfloat16, weights,
+    # optimizer and the networks' outputs in float32); set by the trainer (``train --precision``).
+    precision: str = "fp32"
 
     def __init__(self, spec: TeamSpec, config=None, *, seed: int = 0, device: str | torch.device = "cpu"):
         if spec.discrete and not self.discrete_ok:
@@ -240,6 +244,13 @@ class Algorithm:
             return torch.optim.Adam(params, lr=self.config.lr, fused=True)
         except (RuntimeError, TypeError, ValueError):
             return torch.optim.Adam(params, lr=self.config.lr, foreach=True)
+
+    def autocast(self):
+        """The context the losses run in: bfloat16 autocast on the algorithm's device with
+        ``precision == 'bf16'``, else nothing (float32)."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def set_obs_stats(self, mean, std) -> None:
         """Standardise observations with dataset statistics ([D] each; ``std`` floored at 1e-3 and
@@ -318,7 +329,8 @@ class Algorithm:
         FloatingPointError (and does not step) on a non-finite loss or gradient."""
         batch = self.prepare(batch)
         names = self.active_optimizers()
-        total, metrics = self.losses(batch)
+        with self.autocast():
+            total, metrics = self.losses(batch)
         for k in names:
             self.optimizers[k].zero_grad(set_to_none=True)
         total.backward()

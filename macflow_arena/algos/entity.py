@@ -109,13 +109,14 @@ class EntityMLP(nn.Module):
                 raise ValueError(f"this network needs an extra input of size {self.extra_dim}")
             own = own + self.extra_proj(extra)
         if not self.n_tokens:
-            return self.trunk(own)
+            return self.trunk(own).float()
         k, v = mem[1], mem[2]
         q = self.q(F.gelu(own)).unflatten(-1, (self.heads, self.d_head))  # [..., H, dh]
         # A few tokens: broadcast products beat batched tiny matmuls on CPUs.
         s = (q.unsqueeze(-3) * k).sum(-1) * (1.0 / math.sqrt(self.d_head))  # [..., M+1, H]
-        a = (torch.softmax(s, -2).unsqueeze(-1) * v).sum(-3)  # [..., H, dh]
-        return self.trunk(torch.cat([own, a.flatten(-2)], -1))
+        a = (torch.softmax(s, -2).to(v.dtype).unsqueeze(-1) * v).sum(-3)  # [..., H, dh] (bf16 under autocast)
+        # float32 out (a no-op in float32): under bfloat16 autocast the losses stay in float32
+        return self.trunk(torch.cat([own, a.flatten(-2)], -1)).float()
 
     def forward(self, x: Tensor, extra: Tensor | None = None, mem: tuple[Tensor, ...] | None = None) -> Tensor:
         """``mem``: ``memory(x)`` computed before (shared between calls on the same rows)."""

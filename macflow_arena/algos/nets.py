@@ -108,7 +108,7 @@ class AgentAttention(nn.Module):
         q, k, v = self.qkv(self.ln(h)).view(*lead, n, 3, self.heads, dh).unbind(-3)  # [..., N, H, dh]
         # N is a handful of agents: broadcast products beat batched tiny matmuls on CPUs.
         s = (q.unsqueeze(-3) * k.unsqueeze(-4)).sum(-1) * (1.0 / math.sqrt(dh))  # [..., N, N, H]
-        a = (torch.softmax(s, -2).unsqueeze(-1) * v.unsqueeze(-4)).sum(-3)  # [..., N, H, dh]
+        a = (torch.softmax(s, -2).to(v.dtype).unsqueeze(-1) * v.unsqueeze(-4)).sum(-3)  # [..., N, H, dh]
         return h + self.proj(a.reshape(*lead, n, self.d_attn))
 
 
@@ -133,7 +133,7 @@ class VelocityTransformer(nn.Module):
         z = self.enc.forward_mem(h, torch.cat([x, time_features(t)], -1))
         for blk in self.attn:
             z = blk(z)
-        return self.head(z)
+        return self.head(z).float()  # float32 out under bfloat16 autocast (a no-op in float32)
 
     def forward(self, o: Tensor, x: Tensor, t: Tensor) -> Tensor:
         return self.forward_h(self.encode(o), x, t)

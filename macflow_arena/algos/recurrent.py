@@ -51,7 +51,7 @@ class RecurrentHead(nn.Module):
         f = torch.relu(self.enc(x))
         lead = f.shape[:-1]
         h = self.cell(f.reshape(-1, f.shape[-1]), h.reshape(-1, h.shape[-1])).view(*lead, -1)
-        return self.out(h), h
+        return self.out(h).float(), h
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """A window: ``x`` [B, T, N, D+N], ``mask`` [B, T] (1: a real step) -> [B, T, N, out]. The
@@ -66,4 +66,4 @@ class RecurrentHead(nn.Module):
             mt = m[:, t].reshape(B * N, 1)
             h = mt * nh + (1 - mt) * h
             outs.append(h.view(B, N, -1))
-        return self.out(torch.stack(outs, 1))  # [B, T, N, out]
+        return self.out(torch.stack(outs, 1)).float()  # [B, T, N, out], float32 under bfloat16 autocast

@@ -53,7 +53,8 @@ class _Losses(nn.Module):
         it = iter(draws)
         host._draws = lambda kind, shape, high: next(it)
         try:
-            total, metrics = host.losses(Batch(**fields))
+            with host.autocast():
+                total, metrics = host.losses(Batch(**fields))
         finally:
             host._draws = None
         return total, (total.detach(), {k: v.detach() for k, v in metrics.items()})
@@ -165,7 +166,8 @@ class SeedStack:
         saved_step, a.step = a.step, self.host.step
         a._draws = record
         try:
-            total, _ = a.losses(batch)
+            with a.autocast():
+                total, _ = a.losses(batch)
             params = [p for _, p in a.nets.named_parameters() if p.requires_grad]
             grads = torch.autograd.grad(total, params, allow_unused=True)
         finally:

@@ -38,11 +38,14 @@ def update_times(preset: str, device, windows: int, horizon: int, budget: float,
 
 def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size: int, window: int, updates: int,
                         warmup: int, sampling: str = "windows", compile: bool = False,
-                        overrides: dict | None = None) -> float:
+                        overrides: dict | None = None, precision: str = "fp32") -> float:
     """Updates/s of ``name`` with the trainer's own sampling from a device-resident dataset (``train.data``):
     ``windows`` of ``window`` steps or i.i.d. ``transitions`` (with the algorithm's n-step and gamma, as the
     trainer samples them). ``compile``: the losses through ``torch.compile`` as ``train --compile on``
-    (compilation happens in the warm-up, which is not timed). ``overrides``: config fields (``flow_steps=2``)."""
+    (compilation happens in the warm-up, which is not timed). ``overrides``: config fields (``flow_steps=2``).
+    ``precision``: ``train --precision`` (fp32, tf32 on CUDA, bf16)."""
+    from ..train.precision import apply_precision
+
     import torch
 
     from ..algos.base import config_fields
@@ -52,6 +55,7 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
     kw = {"gamma": horizon_gamma(data.mean_episode_steps)} if "gamma" in config_fields(get(name).Config) else {}
     algo = make(name, data.spec, preset, seed=0, device=device, **{**kw, **(overrides or {})})  # the trainer's discount
     algo.set_obs_stats(data.obs_mean, data.obs_std)
+    apply_precision(algo, precision, device)
     if compile:
         algo.losses = torch.compile(algo.losses, dynamic=False)
     g = torch.Generator(device=device).manual_seed(0)

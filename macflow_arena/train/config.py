@@ -39,6 +39,10 @@ class TrainConfig:
     compile: str = opt("auto", "torch.compile the update's losses (forward and backward): 'on', 'off', or 'auto' "
                                "(eager: on the 2-core CPU a compiled macflow update took 0.84x the eager time and a "
                                "cold compile about 4 minutes; benchmarks/results/train_speed_cpu_compile.md)")
+    precision: str = opt("auto", "what an update computes in: 'fp32', 'tf32' (CUDA matrix products on "
+                                 "TensorFloat-32), 'bf16' (bfloat16 autocast of the losses; weights and optimizer "
+                                 "in float32), or 'auto' (tf32 on CUDA, fp32 on CPU). Training only: teams play in "
+                                 "float32 (benchmarks/results/train_precision_cpu.md)")
     time_limit: float = opt(0.0, "stop after this many seconds of updates (evaluation and checkpoints not "
                                  "counted; 0: no limit); the run then ends as at --steps, with its final "
                                  "evaluation and checkpoint at the update it reached")

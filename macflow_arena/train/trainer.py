@@ -177,6 +177,10 @@ def _check_options(cfg: TrainConfig) -> None:
         raise TrainError(f"--encoder {cfg.encoder!r}: use 'entity' or 'flat'")
     if cfg.lr_decay not in ("cosine", "none"):
         raise TrainError(f"--lr-decay {cfg.lr_decay!r}: use 'cosine' or 'none'")
+    from .precision import PRECISIONS
+
+    if cfg.precision not in PRECISIONS:
+        raise TrainError(f"--precision {cfg.precision!r}: use one of {', '.join(PRECISIONS)}")
 
 
 def lr_scale(cfg: TrainConfig, step: int) -> float:
@@ -298,6 +302,12 @@ class _Run:
             expected_shapes(cls, spec, make_config(cfg.algo, spec, cfg.preset, **overrides), "train config")
             algo = make(cfg.algo, spec, cfg.preset, seed=cfg.seed, device=device, **overrides)
             algo.set_obs_stats(data.obs_mean, data.obs_std)
+        from .precision import PrecisionError, apply_precision
+
+        try:
+            self.precision = apply_precision(algo, cfg.precision, device)
+        except PrecisionError as e:
+            raise TrainError(str(e)) from None
         if algo.recurrent and cfg.sampling != "windows":
             raise TrainError(f"{cfg.algo} with a recurrent policy learns from windows of consecutive steps: add "
                              f"--sampling windows (e.g. --batch-size 32 --window 20)")
