@@ -5,7 +5,7 @@
 # per particle dataset, 1,000 per skirmish one). The cover teams train on a recording with
 # recovery labels (DART): `macflow-arena record particle/cover --noise 0.3 --label intended
 # --quality expert --name particle-cover-v0-expert-dart0.3` (3 s).
-# The shipped spread, 3m, 2s3z-bc and 2s3z-macflow teams are seeds 0-4 of their lines (bash benchmarks/train_teams.sh
+# The shipped spread, tag, 3m, 2s3z-bc and 2s3z-macflow teams are seeds 0-4 of their lines (bash benchmarks/train_teams.sh
 # 0 1 2 3 4 trains them; the shipped ones are the same commands' runs from benchmarks/quality.md; 2s3z-macflow: seeds 2-4).
 # Two trainings run at a time (one torch thread each); a finished run is skipped.
 set -euo pipefail
@@ -15,12 +15,12 @@ mkdir -p "$RUNS"
 # team  env  dataset-level  algo  steps  extra train options
 TEAMS=(
   "spread-bc particle/spread medium bc 2500"
-  "tag-bc particle/tag medium bc 3000"
+  "tag-bc particle/tag medium bc 10000"
   "cover-bc particle/cover expert-dart0.3 bc 3000 --start-fraction 0.25"
   "3m-bc skirmish/3m medium bc 10000"
   "2s3z-bc skirmish/2s3z medium bc 10000"
   "spread-macflow particle/spread medium macflow 2500 --set pick_weight=30"
-  "tag-macflow particle/tag medium macflow 10000 --set student_lr=0.003"
+  "tag-macflow particle/tag medium macflow 10000 --compile on --precision bf16 --set student_lr=0.003"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 2500"
   "2s3z-macflow skirmish/2s3z medium macflow 2500 --set student_lr=0.003 --set centre_fraction=0.25"

@@ -212,6 +212,26 @@ def test_compiled_update_matches_eager(spread, tmp_path):
         train(tiny_config(spread, tmp_path / "bad", compile="fast"), log=None)
 
 
+def test_a_failing_compiler_is_a_train_error_that_names_the_fix(spread, tmp_path, monkeypatch):
+    """`--compile on` where TorchInductor cannot build (no C++ compiler): a TrainError naming the
+    way out, not a compiler traceback; an error of the losses themselves is not relabelled."""
+    from torch._dynamo.exc import BackendCompilerFailed
+
+    from macflow_arena.train.trainer import TrainError, is_compile_failure, train
+
+    def broken_compile(fn, **kw):
+        def run(*a, **k):
+            raise BackendCompilerFailed(fn, RuntimeError("InvalidCxxCompiler: No working C++ compiler"), None)
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.raises(TrainError, match=r"--compile on: .*No working C\+\+ compiler.*--compile off.*\$CXX"):
+        train(tiny_config(spread, tmp_path / "c", steps=2, compile="on"), log=None)
+    res = train(tiny_config(spread, tmp_path / "c", steps=2, compile="off"), log=None)  # the same folder, eager
+    assert res.step == 2
+    assert not is_compile_failure(RuntimeError("shape mismatch"))
+
+
 def test_time_limit_ends_the_run_with_its_final_checkpoint(spread, tmp_path):
     """`--time-limit` stops a run at the update it reached, which then ends as at --steps: final
     checkpoint, metrics line; a negative limit is refused."""

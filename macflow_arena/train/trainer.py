@@ -40,6 +40,16 @@ class TrainError(ValueError):
     """A user-fixable training problem (bad run folder, missing checkpoint ...)."""
 
 
+def is_compile_failure(e: BaseException) -> bool:
+    """Whether ``e`` is torch.compile's backend failing (a missing or broken C++ compiler, an
+    inductor error), as opposed to an error in the losses themselves."""
+    try:
+        from torch._dynamo.exc import BackendCompilerFailed
+    except ImportError:  # pragma: no cover - torch without dynamo
+        return False
+    return isinstance(e, BackendCompilerFailed)
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -441,7 +451,7 @@ class _Run:
             while algo.step < cfg.steps and not out_of_time:
                 batch = self.sample()
                 self.set_lr(algo.step)
-                m = algo.update(batch)
+                m = self.run_update(batch)
                 step = algo.step
                 out_of_time = bool(cfg.time_limit) and time.perf_counter() - self.t0 - self.paused >= cfg.time_limit
                 self.after_update(m, step, step == cfg.steps or out_of_time, out_of_time)
@@ -450,6 +460,21 @@ class _Run:
         finally:
             self.close()
         return self.finish()
+
+    def run_update(self, batch):
+        """``algo.update``; with ``--compile on`` a failing compiler (TorchInductor needs a C++
+        compiler on CPU) is a TrainError that names the fix, not a compiler traceback."""
+        try:
+            return self.algo.update(batch)
+        except Exception as e:
+            if self.cfg.compile != "on" or not is_compile_failure(e):
+                raise
+            inner = getattr(e, "inner_exception", None) or e  # what the backend raised
+            lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip() and not ln.strip().endswith("raised:")]
+            first = lines[0] if lines else type(inner).__name__
+            raise TrainError(f"--compile on: torch.compile could not build the update ({first}). Train without "
+                             f"it (--compile off, or the default auto), or fix the compiler it needs: on CPU "
+                             f"TorchInductor builds C++ with the compiler in $CXX (default g++)") from e
 
     def close(self) -> None:
         self.bar.close()
