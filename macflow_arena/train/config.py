@@ -37,8 +37,9 @@ class TrainConfig:
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")
     compile: str = opt("auto", "torch.compile the update's losses (forward and backward): 'on', 'off', or 'auto' "
-                               "(eager: on the 2-core CPU a compiled macflow update took 0.84x the eager time and a "
-                               "cold compile about 4 minutes; benchmarks/results/train_speed_cpu_compile.md)")
+                               "(eager: on the 2-core CPU a compiled macflow update took 0.78-0.84x the eager time, "
+                               "0.61x with --precision bf16, and a cold compile 3-4 minutes, seconds once cached; "
+                               "benchmarks/results/train_speed_cpu_compile*.md)")
     precision: str = opt("auto", "what an update computes in: 'fp32', 'tf32' (CUDA matrix products on "
                                  "TensorFloat-32), 'bf16' (bfloat16 autocast of the losses; weights and optimizer "
                                  "in float32), or 'auto' (tf32 on CUDA, fp32 on CPU). Training only: teams play in "
