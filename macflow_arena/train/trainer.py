@@ -43,10 +43,8 @@ class TrainError(ValueError):
 def is_compile_failure(e: BaseException) -> bool:
     """Whether ``e`` is torch.compile's backend failing (a missing or broken C++ compiler, an
     inductor error), as opposed to an error in the losses themselves."""
-    try:
-        from torch._dynamo.exc import BackendCompilerFailed
-    except ImportError:  # pragma: no cover - torch without dynamo
-        return False
+    from torch._dynamo.exc import BackendCompilerFailed
+
     return isinstance(e, BackendCompilerFailed)
 
 
