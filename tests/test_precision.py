@@ -83,9 +83,11 @@ def test_bf16_seed_stack_matches_single_bf16_runs():
             assert b["loss/total"] == pytest.approx(a["loss/total"], rel=0.02, abs=0.01)
 
 
-def test_train_records_precision_and_refuses_tf32_on_cpu(tmp_path):
+def test_train_records_precision_and_refuses_tf32_on_cpu(tmp_path, monkeypatch):
+    from macflow_arena.train import precision
     from macflow_arena.train.trainer import TrainError, train
 
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # as on an AVX-512 CPU
     data = record_tiny(tmp_path / "data")
     res = train(tiny_config(data, tmp_path / "bf", algo="bc", steps=3, precision="bf16"), log=None)
     assert res.algo.precision == "bf16" and res.step == 3
@@ -97,3 +99,20 @@ def test_train_records_precision_and_refuses_tf32_on_cpu(tmp_path):
     with pytest.raises(TrainError, match="--precision 'half'"):
         train(tiny_config(data, tmp_path / "h", algo="bc", precision="half"), log=None)
     assert not (tmp_path / "tf").exists() and not (tmp_path / "h").exists()
+
+
+def test_bf16_on_a_cpu_without_bfloat16_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """On an AVX2 CPU bfloat16 products fall back to slow kernels (7x a float32 macflow update):
+    train refuses and names fp32; benchmarks may still time it."""
+    from macflow_arena.train import precision
+    from macflow_arena.train.trainer import TrainError, train
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    data = record_tiny(tmp_path / "data")
+    with pytest.raises(TrainError, match=r"no bfloat16 matrix instructions.*Use --precision fp32"):
+        train(tiny_config(data, tmp_path / "bf", algo="bc", precision="bf16"), log=None)
+    assert not (tmp_path / "bf").exists()
+    a = _algo("bc", False)
+    assert precision.apply_precision(a, "bf16", "cpu", allow_slow_bf16=True) == "bf16" and a.precision == "bf16"
+    assert precision.apply_precision(a, "auto", "cpu") == "fp32"  # the default never asks for it
+

@@ -55,7 +55,7 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
     kw = {"gamma": horizon_gamma(data.mean_episode_steps)} if "gamma" in config_fields(get(name).Config) else {}
     algo = make(name, data.spec, preset, seed=0, device=device, **{**kw, **(overrides or {})})  # the trainer's discount
     algo.set_obs_stats(data.obs_mean, data.obs_std)
-    apply_precision(algo, precision, device)
+    apply_precision(algo, precision, device, allow_slow_bf16=True)  # timed even where it is slow
     if compile:
         algo.losses = torch.compile(algo.losses, dynamic=False)
     g = torch.Generator(device=device).manual_seed(0)

@@ -42,8 +42,9 @@ class TrainConfig:
                                "benchmarks/results/train_speed_cpu_compile*.md)")
     precision: str = opt("auto", "what an update computes in: 'fp32', 'tf32' (CUDA matrix products on "
                                  "TensorFloat-32), 'bf16' (bfloat16 autocast of the losses; weights and optimizer "
-                                 "in float32), or 'auto' (tf32 on CUDA, fp32 on CPU). Training only: teams play in "
-                                 "float32 (benchmarks/results/train_precision_cpu.md)")
+                                 "in float32; on CPU only where it has AVX-512 or Arm BF16, refused on AVX2 where it "
+                                 "is 7x slower), or 'auto' (tf32 on CUDA, fp32 on CPU). Training only: teams play in "
+                                 "float32 (benchmarks/results/train_precision_cpu*.md)")
     time_limit: float = opt(0.0, "stop after this many seconds of updates (evaluation and checkpoints not "
                                  "counted; 0: no limit); the run then ends as at --steps, with its final "
                                  "evaluation and checkpoint at the update it reached")

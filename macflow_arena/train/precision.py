@@ -5,7 +5,9 @@
   (``torch.set_float32_matmul_precision("high")``, process-wide).
 - ``bf16``: the losses run under bfloat16 autocast (matrix products in bfloat16;
   weights, optimizer state, the networks' outputs and the losses in float32), on
-  CPU (where the CPU has bfloat16 instructions) or CUDA.
+  CUDA, or on a CPU with bfloat16 support (AVX-512 or Arm BF16). Elsewhere (an AVX2
+  CPU) torch falls back to scalar bfloat16 products, 6-7x slower than float32 per
+  update, so ``train`` refuses it and names ``fp32``.
 - ``auto`` (default): ``tf32`` on CUDA, ``fp32`` on CPU.
 
 Training only: evaluation, teams and play run in float32 whatever a run trained in.
@@ -33,12 +35,33 @@ def resolve_precision(precision: str, device: str) -> str:
     return precision
 
 
-def apply_precision(algo, precision: str, device: str) -> str:
+def cpu_has_bf16() -> bool:
+    """Whether torch's CPU kernels multiply bfloat16 natively here (oneDNN's own check: AVX-512
+    BW/VL/DQ or Arm BF16). An AVX2-only CPU answers no. Unknown (no oneDNN): assume yes."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True
+
+
+SLOW_BF16 = ("--precision bf16: this CPU has no bfloat16 matrix instructions (torch reports {cap}; it needs "
+             "AVX-512 or Arm BF16), so every bfloat16 product runs in a slow fallback: a macflow update took "
+             "7.1x as long as in float32 on an AVX2 CPU (benchmarks/results/train_precision_cpu_avx2.md). "
+             "Use --precision fp32 (the CPU default); --compile on is the faster float32 update")
+
+
+def apply_precision(algo, precision: str, device: str, allow_slow_bf16: bool = False) -> str:
     """Set ``algo.precision`` (its losses' autocast) and, on CUDA, the process's float32
-    matmul mode (TF32 for ``tf32``, full float32 otherwise); returns the resolved precision."""
+    matmul mode (TF32 for ``tf32``, full float32 otherwise); returns the resolved precision.
+    ``bf16`` on a CPU without bfloat16 instructions is refused unless ``allow_slow_bf16``
+    (benchmarks time it to show the cost)."""
     import torch
 
     p = resolve_precision(precision, device)
+    if p == "bf16" and not str(device).startswith("cuda") and not allow_slow_bf16 and not cpu_has_bf16():
+        raise PrecisionError(SLOW_BF16.format(cap=torch.backends.cpu.get_cpu_capability()))
     algo.precision = "bf16" if p == "bf16" else "fp32"
     if str(device).startswith("cuda"):
         torch.set_float32_matmul_precision("high" if p == "tf32" else "highest")
