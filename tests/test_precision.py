@@ -109,7 +109,7 @@ def test_bf16_on_a_cpu_without_bfloat16_is_refused_before_anything_is_written(tm
 
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     data = record_tiny(tmp_path / "data")
-    with pytest.raises(TrainError, match=r"no bfloat16 matrix instructions.*Use --precision fp32"):
+    with pytest.raises(TrainError, match=r"lacks what torch's fast bfloat16 kernels need.*Use --precision fp32"):
         train(tiny_config(data, tmp_path / "bf", algo="bc", precision="bf16"), log=None)
     assert not (tmp_path / "bf").exists()
     a = _algo("bc", False)

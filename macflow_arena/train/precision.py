@@ -6,8 +6,8 @@
 - ``bf16``: the losses run under bfloat16 autocast (matrix products in bfloat16;
   weights, optimizer state, the networks' outputs and the losses in float32), on
   CUDA, or on a CPU with bfloat16 support (AVX-512 or Arm BF16). Elsewhere (an AVX2
-  CPU) torch falls back to scalar bfloat16 products, 6-7x slower than float32 per
-  update, so ``train`` refuses it and names ``fp32``.
+  CPU) torch falls back to slow bfloat16 kernels, 6-7x the float32 time per
+  update (measured), so ``train`` refuses it and names ``fp32``.
 - ``auto`` (default): ``tf32`` on CUDA, ``fp32`` on CPU.
 
 Training only: evaluation, teams and play run in float32 whatever a run trained in.
@@ -46,8 +46,8 @@ def cpu_has_bf16() -> bool:
         return True
 
 
-SLOW_BF16 = ("--precision bf16: this CPU has no bfloat16 matrix instructions (torch reports {cap}; it needs "
-             "AVX-512 or Arm BF16), so every bfloat16 product runs in a slow fallback: a macflow update took "
+SLOW_BF16 = ("--precision bf16: this CPU lacks what torch's fast bfloat16 kernels need (torch reports {cap}; "
+             "they need AVX-512 or Arm BF16), so every bfloat16 product runs in a slow fallback: a macflow update took "
              "7.1x as long as in float32 on an AVX2 CPU (benchmarks/results/train_precision_cpu_avx2.md). "
              "Use --precision fp32 (the CPU default); --compile on is the faster float32 update")
 
