@@ -309,6 +309,37 @@ def test_centre_target_data_gives_the_centre_rows_the_recorded_action():
         assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), discrete
 
 
+def test_centre_target_data_runs_the_teachers_sampler_only_on_the_rows_that_distil_it(monkeypatch):
+    """With ``centre_target='data'`` the centre rows' label is the recorded action, so the teacher's K-step
+    sampler (the update's largest cost) integrates only the other rows' draws, and not at all when every
+    row is a centre row; the other rows keep the noise the student sees."""
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import macflow as mf
+    from macflow_arena.algos import random_batch
+
+    torch.set_num_threads(1)
+    real_euler = mf.euler
+    for discrete in (True, False):
+        for fraction, rows_integrated in ((0.5, [4]), (1.0, [])):
+            algo = tiny("macflow", discrete, centre_fraction=fraction, actor_batch=8, centre_target="data")
+            x0s, zs = [], []
+            monkeypatch.setattr(mf, "euler", lambda f, o, x0, *a, **k: (x0s.append(x0.clone()), real_euler(f, o, x0, *a, **k))[1])
+            forward = algo.nets["student"].forward
+
+            def spy(o, z, mem=None, forward=forward):
+                if torch.is_grad_enabled():
+                    zs.append(z.detach().clone())
+                return forward(o, z, mem=mem)
+
+            algo.nets["student"].forward = spy
+            algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
+            assert [x0.shape[0] for x0 in x0s] == rows_integrated, (discrete, fraction)
+            (z,) = zs
+            if x0s:
+                assert torch.equal(algo.z_in(x0s[0]), z[4:]), discrete
+
+
 @pytest.mark.parametrize("target", ["centre", "draw"])
 def test_centre_target_picks_the_teachers_noise_for_the_centre_rows(monkeypatch, target):
     """``centre_target``: the centre rows' label is the teacher's sample from z = 0 ('centre', the default)

@@ -123,12 +123,12 @@ class EntityMLP(nn.Module):
         return self.forward_mem(self.memory(x) if mem is None else mem, extra)
 
 
-def rows(mem, k: int | None = None):
-    """A memory (nested tuples/lists of tensors) detached, its first ``k`` rows (leading axis; None:
-    all): a sampler or a frozen critic reuses what a trained call on the whole batch computed."""
+def rows(mem, k: int | None = None, start: int = 0):
+    """A memory (nested tuples/lists of tensors) detached, its rows ``start:k`` (leading axis; None:
+    to the end): a sampler or a frozen critic reuses what a trained call on the whole batch computed."""
     if isinstance(mem, (tuple, list)):
-        return type(mem)(rows(m, k) for m in mem)
-    return mem[:k].detach()
+        return type(mem)(rows(m, k, start) for m in mem)
+    return mem[start:k].detach()
 
 
 def set_obs_stats(module: nn.Module, mean: Tensor, std: Tensor) -> int:

@@ -255,9 +255,14 @@ class MACFlow(Algorithm):
                 z = zs
         mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
         mu = nets["student"](ok, self.z_in(zs), mem=mem_s)
-        target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
-        if n_centre and c.centre_target == "data":  # the centre rows learn the recorded action itself
-            target = torch.cat([x1[:n_centre], target[n_centre:]])
+        if n_centre and c.centre_target == "data":
+            # The centre rows learn the recorded action itself; the teacher's K-step sampler runs only
+            # on the rows that distil it (none at centre_fraction = 1: the update's largest cost saved).
+            drawn = euler(nets["teacher"], ok[n_centre:], z[n_centre:], c.flow_steps, c.flow_target,
+                          mem=rows(mem_t, k, n_centre)) if n_centre < k else x1[:0]
+            target = torch.cat([x1[:n_centre], drawn])
+        else:
+            target = euler(nets["teacher"], ok, z, c.flow_steps, c.flow_target, mem=rows(mem_t, k))
         if s.discrete:
             av = avail_t[:k]
             logits = masked_logits(mu, av)
