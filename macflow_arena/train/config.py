@@ -33,6 +33,10 @@ class TrainConfig:
     window: int = opt(20, "steps per window (T) with --sampling windows")
     start_fraction: float = opt(0.0, "with --sampling transitions: this fraction of each batch are episodes' first "
                                      "steps (cover: 0.25 teaches the team to aim its first move)")
+    holdout: float = opt(0.0, "hold out this fraction of the dataset's episodes (the same ones for every seed "
+                              "and algorithm): training never samples them and every --log-every the "
+                              "algorithm's losses on them are logged as holdout/... (over-fitting shows as a "
+                              "held-out loss that turns up); 0: train on every episode")
     lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (down to 5 percent of lr at the end; extending --steps on resume stretches it) or 'none'")
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")

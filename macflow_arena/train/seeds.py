@@ -94,6 +94,8 @@ def train_seeds(cfg: TrainConfig, seeds: list[int], *, stack: str = "auto", log=
     get_algo(cfg.algo)
     device = resolve_device(cfg.device)
     stacked = resolve_stack(stack, device)
+    if stacked and cfg.holdout:
+        raise TrainError("--holdout with a stacked seed update is not supported; use --stack off")
     if stacked and cfg.compile == "on":
         raise TrainError("--compile on with a stacked seed update is not supported; use --stack off (or --compile off)")
     info = distributed.DistInfo()

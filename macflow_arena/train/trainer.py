@@ -179,6 +179,8 @@ def _check_options(cfg: TrainConfig) -> None:
         raise TrainError(f"--time-limit {cfg.time_limit}: use seconds >= 0 (0: no limit)")
     if cfg.sampling not in ("transitions", "windows"):
         raise TrainError(f"--sampling {cfg.sampling!r}: use 'transitions' or 'windows'")
+    if not 0.0 <= cfg.holdout < 1.0:
+        raise TrainError(f"--holdout {cfg.holdout}: use a fraction of the episodes in [0, 1), e.g. 0.05 (0: none)")
     if not 0.0 <= cfg.start_fraction <= 1.0:
         raise TrainError(f"--start-fraction {cfg.start_fraction}: use a fraction in [0, 1]")
     if cfg.encoder not in ("entity", "flat"):
@@ -278,6 +280,14 @@ class _Run:
             data = load_device_dataset(cfg.dataset, cfg.env, device=device)
             if cfg.encoder == "flat":
                 data.spec = dataclasses.replace(data.spec, entities=())
+        held = None
+        if cfg.holdout:
+            from .holdout import HoldoutError, split
+
+            try:
+                data, held = split(data, cfg.holdout)
+            except HoldoutError as e:
+                raise TrainError(str(e)) from None
         self.data = data
         spec = data.spec
         if (cls.discrete_ok if spec.discrete else cls.continuous_ok) is False:
@@ -351,7 +361,9 @@ class _Run:
                 **({"warm_start": warm} if warm else {}),
                 "dataset": {"name": data.name, "path": data.path, "env_id": data.env_id,
                             "manifest_sha256": data.manifest_sha256, "episodes": data.num_episodes,
-                            "transitions": data.num_steps, "reference_returns": refs},
+                            "transitions": data.num_steps, "reference_returns": refs,
+                            **({"holdout": {"fraction": cfg.holdout, "episodes": held.num_episodes,
+                                            "transitions": held.num_steps}} if held is not None else {})},
             })
         self.logger = _Logger(run_dir, info.is_main, cfg.tensorboard)
         self.bar = _Progress(cfg.steps, algo.step, cfg.progress and info.is_main)
@@ -360,6 +372,12 @@ class _Run:
         self.gamma = getattr(algo.config, "gamma", None)
         self.n_step = int(getattr(algo.config, "n_step", 1))
         self.base_lr = float(algo.config.lr)
+        self.holdout = None
+        if held is not None and info.is_main:
+            from .holdout import HoldoutLosses
+
+            self.holdout = HoldoutLosses(algo, held, cfg.batch_size, algo.losses, n_step=self.n_step, gamma=self.gamma,
+                                         window=cfg.window if cfg.sampling == "windows" else None)
         self.t0, self.s0 = time.perf_counter(), algo.step
 
     @staticmethod
@@ -420,6 +438,10 @@ class _Run:
         if not self.info.is_main:
             return
         if cfg.log_every and (step % cfg.log_every == 0 or is_last):
+            if self.holdout is not None:
+                t = time.perf_counter()
+                m = {**m, **self.holdout()}
+                self.paused += time.perf_counter() - t
             self.logger.log(step, m)
         if cfg.eval_episodes > 0 and ((cfg.eval_every and step % cfg.eval_every == 0) or is_last):
             self.do_eval()
