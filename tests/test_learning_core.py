@@ -309,6 +309,22 @@ def test_centre_target_data_gives_the_centre_rows_the_recorded_action():
         assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), discrete
 
 
+def _spy_noises(monkeypatch, mf, algo):
+    """Lists that fill with the teacher sampler's start noises (every ``euler`` call) and the noise the
+    students see in the update's trained forward."""
+    x0s, zs = [], []
+    real_euler, forward = mf.euler, algo.nets["student"].forward
+    monkeypatch.setattr(mf, "euler", lambda f, o, x0, *a, **k: (x0s.append(x0.clone()), real_euler(f, o, x0, *a, **k))[1])
+
+    def spy(o, z, mem=None):
+        if torch.is_grad_enabled():
+            zs.append(z.detach().clone())
+        return forward(o, z, mem=mem)
+
+    algo.nets["student"].forward = spy
+    return x0s, zs
+
+
 def test_centre_target_data_runs_the_teachers_sampler_only_on_the_rows_that_distil_it(monkeypatch):
     """With ``centre_target='data'`` the centre rows' label is the recorded action, so the teacher's K-step
     sampler (the update's largest cost) integrates only the other rows' draws, and not at all when every
@@ -319,20 +335,10 @@ def test_centre_target_data_runs_the_teachers_sampler_only_on_the_rows_that_dist
     from macflow_arena.algos import random_batch
 
     torch.set_num_threads(1)
-    real_euler = mf.euler
     for discrete in (True, False):
         for fraction, rows_integrated in ((0.5, [4]), (1.0, [])):
             algo = tiny("macflow", discrete, centre_fraction=fraction, actor_batch=8, centre_target="data")
-            x0s, zs = [], []
-            monkeypatch.setattr(mf, "euler", lambda f, o, x0, *a, **k: (x0s.append(x0.clone()), real_euler(f, o, x0, *a, **k))[1])
-            forward = algo.nets["student"].forward
-
-            def spy(o, z, mem=None, forward=forward):
-                if torch.is_grad_enabled():
-                    zs.append(z.detach().clone())
-                return forward(o, z, mem=mem)
-
-            algo.nets["student"].forward = spy
+            x0s, zs = _spy_noises(monkeypatch, mf, algo)
             algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
             assert [x0.shape[0] for x0 in x0s] == rows_integrated, (discrete, fraction)
             (z,) = zs
@@ -354,19 +360,9 @@ def test_centre_target_picks_the_teachers_noise_for_the_centre_rows(monkeypatch,
     assert tiny("macflow", True).config.centre_target == "centre"
     with pytest.raises(ValueError, match="centre_target"):
         tiny("macflow", True, centre_target="mean")
-    real_euler = mf.euler
     for discrete in (True, False):
         algo = tiny("macflow", discrete, centre_fraction=0.5, actor_batch=8, centre_target=target)
-        x0s, zs = [], []
-        forward = algo.nets["student"].forward
-        monkeypatch.setattr(mf, "euler", lambda f, o, x0, *a, **k: (x0s.append(x0.clone()), real_euler(f, o, x0, *a, **k))[1])
-
-        def spy(o, z, mem=None, forward=forward):
-            if torch.is_grad_enabled():
-                zs.append(z.detach().clone())
-            return forward(o, z, mem=mem)
-
-        algo.nets["student"].forward = spy
+        x0s, zs = _spy_noises(monkeypatch, mf, algo)
         algo.update(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
         (x0,), (z,) = x0s, zs
         assert not z[:4].any() and z[4:].abs().min() > 0, discrete
