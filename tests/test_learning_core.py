@@ -275,31 +275,40 @@ def test_centre_fraction_gives_the_first_distillation_rows_the_noise_centre():
         assert z.shape[0] == 8 and not z[:4].any() and z[4:].abs().min() > 0, discrete  # 4 of the 8 actor rows
 
 
+def _trained_student_output(algo, discrete):
+    """The students' output in the trained forward of ``algo.losses`` on a random batch, the batch and
+    the losses' metrics."""
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import random_batch
+
+    outs, forward = [], algo.nets["student"].forward
+
+    def spy(o, z, mem=None):
+        out = forward(o, z, mem=mem)
+        if torch.is_grad_enabled():
+            outs.append(out.detach())
+        return out
+
+    algo.nets["student"].forward = spy
+    b = algo.prepare(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
+    _, metrics = algo.losses(b)
+    (mu,) = outs
+    return mu, b, metrics
+
+
 def test_centre_target_data_gives_the_centre_rows_the_recorded_action():
     """``centre_target='data'`` with every row at the centre: the distillation loss is the student's centre
     against the batch's own actions (cross-entropy for discrete actions, MSE for continuous ones)."""
     import torch.nn.functional as F
-    from _algo_helpers import spec_for
 
-    from macflow_arena.algos import random_batch
     from macflow_arena.algos.base import masked_mean, sanitize_avail
     from macflow_arena.algos.nets import masked_logits
 
     torch.set_num_threads(1)
     for discrete in (True, False):
         algo = tiny("macflow", discrete, centre_fraction=1.0, actor_batch=0, centre_target="data")
-        outs, forward = [], algo.nets["student"].forward
-
-        def spy(o, z, mem=None, forward=forward):
-            out = forward(o, z, mem=mem)
-            if torch.is_grad_enabled():
-                outs.append(out.detach())
-            return out
-
-        algo.nets["student"].forward = spy
-        b = algo.prepare(random_batch(spec_for(discrete), 16, 1, generator=torch.Generator().manual_seed(0)))
-        _, metrics = algo.losses(b)
-        (mu,) = outs
+        mu, b, metrics = _trained_student_output(algo, discrete)
         w = b.mask[..., None] * b.alive[:, :-1]
         if discrete:
             logits = masked_logits(mu, sanitize_avail(b.avail)[:, :-1])
@@ -307,6 +316,25 @@ def test_centre_target_data_gives_the_centre_rows_the_recorded_action():
         else:
             want = ((mu - b.actions) ** 2).mean(-1)
         assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), discrete
+
+
+def test_centre_loss_l1_regresses_the_centre_rows_to_the_datas_median():
+    """``centre_loss='l1'`` (continuous, centre_target='data'): the centre rows' loss is the mean absolute
+    error to the recorded action, whose minimiser is the per-dimension median (the expert's action on
+    epsilon-random data, where MSE's mean shrinks it); the default stays MSE; other values are refused."""
+
+    from macflow_arena.algos.base import masked_mean
+
+    torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="centre_loss"):
+        tiny("macflow", False, centre_loss="huber")
+    for loss in ("l1", "mse"):
+        algo = tiny("macflow", False, centre_fraction=1.0, actor_batch=0, centre_target="data", centre_loss=loss)
+        mu, b, metrics = _trained_student_output(algo, False)
+        err = mu - b.actions
+        want = err.abs().mean(-1) if loss == "l1" else (err ** 2).mean(-1)
+        w = b.mask[..., None] * b.alive[:, :-1]
+        assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), loss
 
 
 def _spy_noises(monkeypatch, mf, algo):

@@ -75,6 +75,10 @@ class MACFlowConfig:
                                        "recorded action: the centre fits the data's marginal as BC does, "
                                        "without the teacher's fitting error (the other rows still distil the "
                                        "teacher's joint samples)")
+    centre_loss: str = opt("mse", "continuous actions with centre_target='data': the centre rows' regression "
+                                  "loss, 'mse' (the data's mean action, as BC's default) or 'l1' (its "
+                                  "per-dimension median: on epsilon-random data the expert's own action, as bc "
+                                  "loss=l1). Discrete centres use cross-entropy either way")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -108,6 +112,7 @@ class MACFlowConfig:
         check_choice(self, "rank", ("mean", "min", "safe"))
         check_choice(self, "flow_target", FLOW_TARGETS)
         check_choice(self, "centre_target", ("centre", "draw", "data"))
+        check_choice(self, "centre_loss", ("mse", "l1"))
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         for name in ("teacher_lr", "student_lr"):
@@ -272,7 +277,11 @@ class MACFlow(Algorithm):
             pi = torch.softmax(logits, -1)
             q_pi = (pi * q_all[:, :k].detach().mean(0)).sum(-1)  # expected Q under the masked softmax
         else:
-            distill = masked_mean(((mu - target.clamp(-1, 1)) ** 2).mean(-1), wk)
+            err = mu - target.clamp(-1, 1)
+            per_row = (err ** 2).mean(-1)
+            if n_centre and c.centre_target == "data" and c.centre_loss == "l1":  # the data's median
+                per_row = torch.cat([err[:n_centre].abs().mean(-1), per_row[n_centre:]])
+            distill = masked_mean(per_row, wk)
             q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True, mem=rows(mem_c, k)).mean(0)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
         lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
