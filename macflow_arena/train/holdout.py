@@ -1,8 +1,8 @@
 """Held-out episodes (``train --holdout F``): a share of the dataset's episodes that training never
 samples, on which the algorithm's own losses are logged (``holdout/...`` next to the training
 metrics in metrics.jsonl and TensorBoard), so over-fitting shows as a held-out loss that turns up
-while the training loss keeps falling. On the 1,000-episode skirmish recordings BC at 10,000
-updates scores 10 points below BC at 2,500 (benchmarks/quality.md, session 13).
+while the training loss keeps falling. On the 1,000-episode 2s3z medium-replay recording BC at
+10,000 updates scores 89.2 against 96.3 at 2,500 (five seeds; benchmarks/quality.md, session 13).
 
 The split is by whole episodes, drawn with a fixed generator (``SPLIT_SEED``), so every seed and
 every algorithm trained with the same fraction holds out the same episodes; the observation
