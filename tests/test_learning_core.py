@@ -337,6 +337,46 @@ def test_centre_loss_l1_regresses_the_centre_rows_to_the_datas_median():
         assert torch.isclose(metrics["actor/distill_loss"], masked_mean(want, w)), loss
 
 
+def test_centre_filter_advantage_keeps_the_recorded_actions_the_agents_critic_prefers():
+    """``centre_filter='advantage'``: a centre row learns its recorded action only where the agent's own
+    critic ranks it above the student's centre action (continuous: Q_i(o_i, a) at the student's clamped
+    output; discrete: the expectation under its masked softmax); the kept share is logged; the filter needs
+    ``centre_target='data'``."""
+    import torch.nn.functional as F
+
+    from macflow_arena.algos.base import masked_mean, sanitize_avail
+    from macflow_arena.algos.nets import masked_logits
+
+    torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="centre_filter"):
+        tiny("macflow", False, centre_filter="advantage")  # centre_target is 'centre'
+    with pytest.raises(ValueError, match="centre_filter"):
+        tiny("macflow", False, centre_target="data", centre_filter="best")
+    for discrete in (True, False):
+        algo = tiny("macflow", discrete, centre_fraction=1.0, actor_batch=0, centre_target="data",
+                    centre_filter="advantage")
+        mu, b, metrics = _trained_student_output(algo, discrete)
+        o = algo.with_id(b.obs)[:, :-1]
+        w = b.mask[..., None] * b.alive[:, :-1]
+        with torch.no_grad():
+            if discrete:
+                logits = masked_logits(mu, sanitize_avail(b.avail)[:, :-1])
+                loss = F.cross_entropy(logits.flatten(0, -2), b.actions.flatten(), reduction="none").view(b.actions.shape)
+                q = algo.nets["critic"](o).mean(0)
+                q_data = q.gather(-1, b.actions[..., None])[..., 0]
+                q_pi = (torch.softmax(logits, -1) * q).sum(-1)
+            else:
+                loss = ((mu - b.actions) ** 2).mean(-1)
+                q_data = algo.nets["critic"](o, b.actions).mean(0)
+                q_pi = algo.nets["critic"](o, mu.clamp(-1, 1)).mean(0)
+        better = (q_data > q_pi).float()
+        kept = masked_mean(better, w)
+        assert 0.05 < kept < 0.95, (discrete, kept)  # the filter drops some rows and keeps some
+        assert torch.isclose(metrics["actor/centre_kept"], kept), discrete
+        assert torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w * better), atol=1e-6), discrete
+        assert not torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w)), discrete
+
+
 def _spy_noises(monkeypatch, mf, algo):
     """Lists that fill with the teacher sampler's start noises (every ``euler`` call) and the noise the
     students see in the update's trained forward."""

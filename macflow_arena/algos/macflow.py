@@ -79,6 +79,11 @@ class MACFlowConfig:
                                   "loss, 'mse' (the data's mean action, as BC's default) or 'l1' (its "
                                   "per-dimension median: on epsilon-random data the expert's own action, as bc "
                                   "loss=l1). Discrete centres use cross-entropy either way")
+    centre_filter: str = opt("none", "centre rows with centre_target='data': 'none' learns every recorded action; "
+                                     "'advantage' only those the agent's own critic ranks above its student's "
+                                     "current centre action, Q_i(o_i, a_data) > Q_i(o_i, mu_i(o_i, 0)) (CRR's "
+                                     "binary filter: the critic steers the students by choosing among the data's "
+                                     "actions, not by its action gradient, so they stay on the data's support)")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -113,6 +118,10 @@ class MACFlowConfig:
         check_choice(self, "flow_target", FLOW_TARGETS)
         check_choice(self, "centre_target", ("centre", "draw", "data"))
         check_choice(self, "centre_loss", ("mse", "l1"))
+        check_choice(self, "centre_filter", ("none", "advantage"))
+        if self.centre_filter != "none" and (self.centre_target != "data" or self.centre_fraction == 0):
+            raise ValueError("MACFlowConfig.centre_filter filters the recorded actions the centre rows learn: set "
+                             "centre_target='data' and centre_fraction > 0 with it")
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         for name in ("teacher_lr", "student_lr"):
@@ -272,8 +281,7 @@ class MACFlow(Algorithm):
             av = avail_t[:k]
             logits = masked_logits(mu, av)
             label = masked_argmax(target, av)
-            ce = F.cross_entropy(logits.flatten(0, -2), label.flatten(), reduction="none").view(label.shape)
-            distill = masked_mean(ce, wk)
+            per_row = F.cross_entropy(logits.flatten(0, -2), label.flatten(), reduction="none").view(label.shape)
             pi = torch.softmax(logits, -1)
             q_pi = (pi * q_all[:, :k].detach().mean(0)).sum(-1)  # expected Q under the masked softmax
         else:
@@ -281,8 +289,12 @@ class MACFlow(Algorithm):
             per_row = (err ** 2).mean(-1)
             if n_centre and c.centre_target == "data" and c.centre_loss == "l1":  # the data's median
                 per_row = torch.cat([err[:n_centre].abs().mean(-1), per_row[n_centre:]])
-            distill = masked_mean(per_row, wk)
             q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True, mem=rows(mem_c, k)).mean(0)
+        wd = wk  # the distillation rows' weights
+        if c.centre_filter == "advantage":  # keep the recorded actions the agent's own critic prefers
+            better = (q_data[:, :n_centre].detach().mean(0) > q_pi[:n_centre].detach()).to(wk.dtype)
+            wd = wk * torch.cat([better, better.new_ones(k - n_centre, *better.shape[1:])])
+        distill = masked_mean(per_row, wd)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
         lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
         q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)
@@ -298,6 +310,8 @@ class MACFlow(Algorithm):
             "actor/q_mean": masked_mean(q_pi_mix, mk),
             "actor/lambda": lam,
         }
+        if c.centre_filter == "advantage":
+            metrics["actor/centre_kept"] = masked_mean(better, wk[:n_centre])
         if c.pick_weight > 0:
             r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
             pick = self._pick_loss(ok[:r], wk[:r], first_rows(mem_s, r),
