@@ -377,6 +377,29 @@ def test_centre_filter_advantage_keeps_the_recorded_actions_the_agents_critic_pr
         assert not torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w)), discrete
 
 
+def test_target_noise_gives_the_critics_next_actions_the_noise_the_students_learned():
+    """The critic's next actions come from the students on drawn noises by default; at ``centre_fraction=1``
+    (the students learn the centre only, and the weights that read the noise never train) from the centre
+    z = 0, so the TD targets do not depend on the draw; ``target_noise`` sets the scale either way."""
+    from _algo_helpers import spec_for
+
+    from macflow_arena.algos import random_batch
+
+    torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="target_noise"):
+        tiny("macflow", False, target_noise=-1.0)
+    batch = random_batch(spec_for(False), 8, 3, generator=torch.Generator().manual_seed(0))
+
+    def targets(**kw):
+        algo = tiny("macflow", False, **kw)
+        return [algo.td_target(batch) for _ in range(2)]  # two draws of the training generator
+
+    for kw, same in (({}, False), ({"centre_fraction": 1.0}, True), ({"centre_fraction": 1.0, "target_noise": 1.0}, False),
+                     ({"target_noise": 0.0}, True)):
+        y1, y2 = targets(**kw)
+        assert torch.equal(y1, y2) == same, kw
+
+
 def _spy_noises(monkeypatch, mf, algo):
     """Lists that fill with the teacher sampler's start noises (every ``euler`` call) and the noise the
     students see in the update's trained forward."""

@@ -50,6 +50,11 @@ class MACFlowConfig:
     gamma: float | None = opt(None, "discount; None: matched to the dataset's episodes by the trainer "
                                     "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
     n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
+    target_noise: float | None = opt(None, "scale of the noise z the students see when they choose the critic's "
+                                           "next actions a' (TD targets): 1, N(0, 1) draws (the learned joint "
+                                           "behaviour); 0, the centre z = 0 (what a team plays by default). None: 0 "
+                                           "when centre_fraction = 1 (the students then learn the centre only, and "
+                                           "their output for drawn noises is untrained), else 1")
     tau: float = opt(0.005, "Polyak rate of the target critic")
     alpha: float | None = opt(None, "distillation weight against the normalised Q term; None = 30 continuous "
                                     "(measured on spread expert; the paper's 1.0 lets Q dominate), 3.0 discrete")
@@ -139,6 +144,8 @@ class MACFlowConfig:
             raise ValueError(f"MACFlowConfig.pick_candidates must be in [2, 256], got {self.pick_candidates}")
         if not 0 <= self.centre_fraction <= 1:
             raise ValueError(f"MACFlowConfig.centre_fraction must be in [0, 1], got {self.centre_fraction}")
+        if self.target_noise is not None and not self.target_noise >= 0:
+            raise ValueError(f"MACFlowConfig.target_noise must be >= 0 or None, got {self.target_noise}")
         if not self.exec_noise >= 0:
             raise ValueError(f"MACFlowConfig.exec_noise must be >= 0, got {self.exec_noise}")
 
@@ -194,6 +201,14 @@ class MACFlow(Algorithm):
     def mix_how(self) -> str:
         return "sum" if self.spec.discrete else "mean"
 
+    def next_noise(self, *shape: int) -> Tensor:
+        """The noise of the students' next actions in TD targets (``target_noise``; always one draw of
+        the training generator, so the random stream does not depend on it)."""
+        c = self.config
+        scale = c.target_noise if c.target_noise is not None else (0.0 if c.centre_fraction == 1 else 1.0)
+        z = self.randn(*shape)
+        return z if scale == 1 else z * scale
+
     def z_in(self, z: Tensor) -> Tensor:
         """Joint noise [..., N, A] -> each student's noise input: z_i, or all of z."""
         if self.config.noise == "private":
@@ -217,7 +232,7 @@ class MACFlow(Algorithm):
         """y = r + gamma (1 - terminated) V'(o') for each step ([B, T]); for checks."""
         b = self.prepare(batch)
         o = self.with_id(b.obs[:, 1:])
-        z = self.randn(b.B, b.T, self.spec.n_agents, self.spec.action_dim)
+        z = self.next_noise(b.B, b.T, self.spec.n_agents, self.spec.action_dim)
         out = self.nets["student"](o, self.z_in(z))
         avail = sanitize_avail(b.avail[:, 1:]) if self.spec.discrete else None
         v = self._next_value(o, out, avail, b.alive[:, 1:])
@@ -240,7 +255,7 @@ class MACFlow(Algorithm):
         # Critic: TD on the mixed Q, bootstrapping with the flag of the step taken; next actions
         # from the students (no gradient).
         with torch.no_grad():
-            out_n = nets["student"](o_n, self.z_in(self.randn(B, T, N, A)))
+            out_n = nets["student"](o_n, self.z_in(self.next_noise(B, T, N, A)))
             v_next = self._next_value(o_n, out_n, avail[:, 1:] if s.discrete else None, alive_n)
             y = b.rewards + b.bootstrap_discount(c.gamma) * (1 - b.terminated) * v_next
         if s.discrete:
