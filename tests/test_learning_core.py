@@ -339,9 +339,10 @@ def test_centre_loss_l1_regresses_the_centre_rows_to_the_datas_median():
 
 def test_centre_filter_advantage_keeps_the_recorded_actions_the_agents_critic_prefers():
     """``centre_filter='advantage'``: a centre row learns its recorded action only where the agent's own
-    critic ranks it above the student's centre action (continuous: Q_i(o_i, a) at the student's clamped
-    output; discrete: the expectation under its masked softmax); the kept share is logged; the filter needs
-    ``centre_target='data'``."""
+    critic (its heads' mean) ranks it above the student's centre action (continuous: Q_i(o_i, a) at the
+    student's clamped output; discrete: the expectation under its masked softmax); 'safe': only where every
+    head's value of the recorded action beats every head's value of the centre's; the kept share is logged;
+    the filter needs ``centre_target='data'``."""
     import torch.nn.functional as F
 
     from macflow_arena.algos.base import masked_mean, sanitize_avail
@@ -352,29 +353,38 @@ def test_centre_filter_advantage_keeps_the_recorded_actions_the_agents_critic_pr
         tiny("macflow", False, centre_filter="advantage")  # centre_target is 'centre'
     with pytest.raises(ValueError, match="centre_filter"):
         tiny("macflow", False, centre_target="data", centre_filter="best")
-    for discrete in (True, False):
+    for discrete, how in ((True, "advantage"), (False, "advantage"), (True, "safe"), (False, "safe")):
         algo = tiny("macflow", discrete, centre_fraction=1.0, actor_batch=0, centre_target="data",
-                    centre_filter="advantage")
+                    centre_filter=how)
+        if how == "safe":  # heads that disagree a little, so some rows pass
+            h0, h1 = algo.nets["critic"].heads
+            with torch.no_grad():
+                for p0, p1 in zip(h0.parameters(), h1.parameters()):
+                    p1.copy_(p0 + 0.01 * torch.randn_like(p0))
         mu, b, metrics = _trained_student_output(algo, discrete)
         o = algo.with_id(b.obs)[:, :-1]
         w = b.mask[..., None] * b.alive[:, :-1]
-        with torch.no_grad():
+        with torch.no_grad():  # per critic head [E, ...]
             if discrete:
                 logits = masked_logits(mu, sanitize_avail(b.avail)[:, :-1])
                 loss = F.cross_entropy(logits.flatten(0, -2), b.actions.flatten(), reduction="none").view(b.actions.shape)
-                q = algo.nets["critic"](o).mean(0)
-                q_data = q.gather(-1, b.actions[..., None])[..., 0]
+                q = algo.nets["critic"](o)
+                q_data = q.gather(-1, b.actions.expand(q.shape[0], *b.actions.shape)[..., None])[..., 0]
                 q_pi = (torch.softmax(logits, -1) * q).sum(-1)
             else:
                 loss = ((mu - b.actions) ** 2).mean(-1)
-                q_data = algo.nets["critic"](o, b.actions).mean(0)
-                q_pi = algo.nets["critic"](o, mu.clamp(-1, 1)).mean(0)
-        better = (q_data > q_pi).float()
+                q_data = algo.nets["critic"](o, b.actions)
+                q_pi = algo.nets["critic"](o, mu.clamp(-1, 1))
+        if how == "advantage":  # the heads' mean
+            better = (q_data.mean(0) > q_pi.mean(0)).float()
+        else:  # better under every head than the centre under any
+            better = (q_data.min(0).values > q_pi.max(0).values).float()
+            assert better.sum() < (q_data.mean(0) > q_pi.mean(0)).float().sum()
         kept = masked_mean(better, w)
-        assert 0.05 < kept < 0.95, (discrete, kept)  # the filter drops some rows and keeps some
-        assert torch.isclose(metrics["actor/centre_kept"], kept), discrete
-        assert torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w * better), atol=1e-6), discrete
-        assert not torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w)), discrete
+        assert 0.02 < kept < 0.95, (discrete, how, kept)  # the filter drops some rows and keeps some
+        assert torch.isclose(metrics["actor/centre_kept"], kept), (discrete, how)
+        assert torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w * better), atol=1e-6), (discrete, how)
+        assert not torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w)), (discrete, how)
 
 
 def test_target_noise_gives_the_critics_next_actions_the_noise_the_students_learned():

@@ -88,7 +88,10 @@ class MACFlowConfig:
                                      "'advantage' only those the agent's own critic ranks above its student's "
                                      "current centre action, Q_i(o_i, a_data) > Q_i(o_i, mu_i(o_i, 0)) (CRR's "
                                      "binary filter: the critic steers the students by choosing among the data's "
-                                     "actions, not by its action gradient, so they stay on the data's support)")
+                                     "actions, not by its action gradient, so they stay on the data's support); "
+                                     "'safe': only where the recorded action is better under every critic head "
+                                     "than the centre action under any head (min_e Q_e(a_data) > max_e "
+                                     "Q_e(mu)): a gain larger than the heads' disagreement")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -123,7 +126,7 @@ class MACFlowConfig:
         check_choice(self, "flow_target", FLOW_TARGETS)
         check_choice(self, "centre_target", ("centre", "draw", "data"))
         check_choice(self, "centre_loss", ("mse", "l1"))
-        check_choice(self, "centre_filter", ("none", "advantage"))
+        check_choice(self, "centre_filter", ("none", "advantage", "safe"))
         if self.centre_filter != "none" and (self.centre_target != "data" or self.centre_fraction == 0):
             raise ValueError("MACFlowConfig.centre_filter filters the recorded actions the centre rows learn: set "
                              "centre_target='data' and centre_fraction > 0 with it")
@@ -304,10 +307,18 @@ class MACFlow(Algorithm):
             per_row = (err ** 2).mean(-1)
             if n_centre and c.centre_target == "data" and c.centre_loss == "l1":  # the data's median
                 per_row = torch.cat([err[:n_centre].abs().mean(-1), per_row[n_centre:]])
-            q_pi = nets["critic"](ok, mu.clamp(-1, 1), frozen=True, mem=rows(mem_c, k)).mean(0)
+            q_pi_heads = nets["critic"](ok, mu.clamp(-1, 1), frozen=True, mem=rows(mem_c, k))
+            q_pi = q_pi_heads.mean(0)
         wd = wk  # the distillation rows' weights
-        if c.centre_filter == "advantage":  # keep the recorded actions the agent's own critic prefers
-            better = (q_data[:, :n_centre].detach().mean(0) > q_pi[:n_centre].detach()).to(wk.dtype)
+        if c.centre_filter != "none":  # keep the recorded actions the agent's own critic prefers
+            qd = q_data[:, :n_centre].detach()  # [E, n, T, N]
+            if c.centre_filter == "advantage":
+                better = qd.mean(0) > q_pi[:n_centre].detach()
+            else:  # 'safe': by more than the heads disagree
+                qp = ((pi[:n_centre].detach() * q_all[:, :n_centre].detach()).sum(-1) if s.discrete
+                      else q_pi_heads[:, :n_centre].detach())
+                better = qd.min(0).values > qp.max(0).values
+            better = better.to(wk.dtype)
             wd = wk * torch.cat([better, better.new_ones(k - n_centre, *better.shape[1:])])
         distill = masked_mean(per_row, wd)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
@@ -325,7 +336,7 @@ class MACFlow(Algorithm):
             "actor/q_mean": masked_mean(q_pi_mix, mk),
             "actor/lambda": lam,
         }
-        if c.centre_filter == "advantage":
+        if c.centre_filter != "none":
             metrics["actor/centre_kept"] = masked_mean(better, wk[:n_centre])
         if c.pick_weight > 0:
             r = k if c.pick_rows <= 0 else min(k, c.pick_rows)
