@@ -37,6 +37,11 @@ class TrainConfig:
                               "and algorithm): training never samples them and every --log-every the "
                               "algorithm's losses on them are logged as holdout/... (over-fitting shows as a "
                               "held-out loss that turns up); 0: train on every episode")
+    shaping: str = opt("", "potential-based reward shaping for the critics, 'GROUP' or 'GROUP:WEIGHT': every "
+                           "recorded reward gains gamma * Phi(o') - Phi(o), Phi = -WEIGHT (default 1) * the alive "
+                           "agents' mean distance to the nearest entity of GROUP (an entity group of the "
+                           "observations, e.g. 'prey' on particle/tag). Policy-invariant; scores keep the env's "
+                           "reward. '' (default): the recorded rewards")
     lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (down to 5 percent of lr at the end; extending --steps on resume stretches it) or 'none'")
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")

@@ -280,6 +280,17 @@ class _Run:
             data = load_device_dataset(cfg.dataset, cfg.env, device=device)
             if cfg.encoder == "flat":
                 data.spec = dataclasses.replace(data.spec, entities=())
+        shaping = None
+        if cfg.shaping:
+            from .shaping import ShapingError, parse_shaping
+
+            if "gamma" not in config_fields(cls.Config):
+                raise TrainError(f"--shaping changes the rewards a critic learns from; {cfg.algo} has no critic "
+                                 f"(use it with macflow, td3bc or vdn_cql)")
+            try:
+                shaping = parse_shaping(cfg.shaping, data.spec.layout)
+            except ShapingError as e:
+                raise TrainError(str(e)) from None
         held = None
         if cfg.holdout:
             from .holdout import HoldoutError, split
@@ -371,6 +382,11 @@ class _Run:
         self.paused = 0.0  # seconds spent evaluating and checkpointing (not counted in updates/s)
         self.gamma = getattr(algo.config, "gamma", None)
         self.n_step = int(getattr(algo.config, "n_step", 1))
+        if shaping is not None:
+            from .shaping import shape_rewards
+
+            self.data = data = shape_rewards(data, *shaping, self.gamma)
+            held = shape_rewards(held, *shaping, self.gamma) if held is not None else None
         self.base_lr = float(algo.config.lr)
         self.holdout = None
         if held is not None and info.is_main:
