@@ -50,7 +50,7 @@ def test_shaped_rewards_add_the_discounted_change_of_potential_and_telescope(ski
     group = next(name for name, _ in d.spec.layout if name != "self")
     before = d.rewards.clone()
     gamma = 0.9
-    s = shape_rewards(d, group, 1.5, gamma)
+    s = shape_rewards(d, d.spec.layout, group, 1.5, gamma)
     assert torch.equal(d.rewards, before)  # the dataset itself is untouched (seeds share it)
     phi = potential(d.obs, d.alive_obs, d.spec.layout, group, 1.5)
     assert bool(d.terminated.any())  # the fixture has terminal steps: Phi is 0 after them
@@ -91,10 +91,12 @@ def test_a_shaped_run_trains_its_critic_on_the_shaped_rewards_and_records_the_op
         return real(self, *a, **k)
 
     monkeypatch.setattr(DeviceDataset, "sample_transitions", spy)
-    train(tiny_config(tag, tmp_path / "run", "particle/tag", shaping="prey:2", steps=2, sampling="transitions"))
-    saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["train"]["shaping"] == "prey:2"
     d = _load(tag, "particle/tag")
-    want = shape_rewards(d, "prey", 2.0, horizon_gamma(d.mean_episode_steps))
-    assert len(sampled) == 2 and all(torch.allclose(r, want.rewards) for r in sampled)
+    want = shape_rewards(d, d.spec.layout, "prey", 2.0, horizon_gamma(d.mean_episode_steps))
     assert not torch.allclose(want.rewards, d.rewards)
+    for encoder in ("entity", "flat"):  # flat networks: the recorded layout still gives the positions
+        sampled.clear()
+        train(tiny_config(tag, tmp_path / encoder, "particle/tag", shaping="prey:2", steps=2, encoder=encoder))
+        saved = json.loads((tmp_path / encoder / "config.json").read_text())
+        assert saved["train"]["shaping"] == "prey:2"
+        assert len(sampled) == 2 and all(torch.allclose(r, want.rewards) for r in sampled), encoder

@@ -52,11 +52,12 @@ def potential(obs: Tensor, alive: Tensor, layout, group: str, weight: float) -> 
     return -weight * mean
 
 
-def shape_rewards(data, group: str, weight: float, gamma: float):
+def shape_rewards(data, layout, group: str, weight: float, gamma: float):
     """A copy of a ``DeviceDataset`` (the same tensors but the rewards) whose every step's reward gains
     ``gamma * Phi(o_{t+1}) * (1 - terminated_t) - Phi(o_t)``; n-step returns computed from it telescope
-    to the shaped return. ``data`` itself is left as it was (seeds trained in one process share it)."""
-    phi = potential(data.obs, data.alive_obs, data.spec.layout, group, weight)
+    to the shaped return. ``data`` itself is left as it was (seeds trained in one process share it).
+    ``layout``: the entity layout the observations were recorded with (kept under ``--encoder flat``)."""
+    phi = potential(data.obs, data.alive_obs, layout, group, weight)
     o0 = data.obs_row
     nxt = phi[o0 + 1] * (1.0 - data.terminated)
     rewards = (data.rewards + gamma * nxt - phi[o0]).to(data.rewards.dtype)
