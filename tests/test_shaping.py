@@ -100,3 +100,9 @@ def test_a_shaped_run_trains_its_critic_on_the_shaped_rewards_and_records_the_op
         saved = json.loads((tmp_path / encoder / "config.json").read_text())
         assert saved["train"]["shaping"] == "prey:2"
         assert len(sampled) == 2 and all(torch.allclose(r, want.rewards) for r in sampled), encoder
+    from macflow_arena.train.seeds import train_seeds
+
+    sampled.clear()  # seeds in one process share the loaded dataset, flat spec included
+    train_seeds(tiny_config(tag, tmp_path / "seeds", "particle/tag", shaping="prey:2", steps=2, encoder="flat"),
+                [0, 1], stack="off", log=None)
+    assert len(sampled) == 4 and all(torch.allclose(r, want.rewards) for r in sampled)

@@ -123,6 +123,12 @@ class DeviceDataset:
         return dict(self.header.get("reference_returns") or {})
 
     @property
+    def recorded_layout(self) -> tuple:
+        """The entity layout the observations were recorded with (the header's), whatever the
+        networks read (``--encoder flat`` drops it from ``spec``)."""
+        return _entities(self.header, self.spec.obs_dim)
+
+    @property
     def num_steps(self) -> int:
         return int(self.rewards.shape[0])
 

@@ -278,11 +278,8 @@ class _Run:
                 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         if data is None:
             data = load_device_dataset(cfg.dataset, cfg.env, device=device)
-            layout = data.spec.layout  # the recorded layout (shaping reads positions from it)
             if cfg.encoder == "flat":
                 data.spec = dataclasses.replace(data.spec, entities=())
-        else:
-            layout = data.spec.layout
         shaping = None
         if cfg.shaping:
             from .shaping import ShapingError, parse_shaping
@@ -291,6 +288,7 @@ class _Run:
                 raise TrainError(f"--shaping changes the rewards a critic learns from; {cfg.algo} has no critic "
                                  f"(use it with macflow, td3bc or vdn_cql)")
             try:
+                layout = data.recorded_layout  # positions come from it under --encoder flat too
                 shaping = (layout, *parse_shaping(cfg.shaping, layout))
             except ShapingError as e:
                 raise TrainError(str(e)) from None
