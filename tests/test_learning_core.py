@@ -387,29 +387,27 @@ def test_centre_filter_advantage_keeps_the_recorded_actions_the_agents_critic_pr
         assert not torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w)), (discrete, how)
 
 
-def test_filter_start_keeps_every_recorded_action_until_the_filter_starts():
-    """``filter_start=S``: the first S updates learn every recorded action (the kept share is 1); from
-    update S on the advantage filter drops rows as without the option; the switch reads the step count
-    before each update (a resumed run knows where it is)."""
-    from _algo_helpers import spec_for
-
-    from macflow_arena.algos import random_batch
+def test_filter_floor_gives_the_dropped_recorded_actions_a_small_weight():
+    """``filter_floor=f``: the rows the advantage filter drops still learn their recorded action at
+    weight f (the kept ones at 1), so the distillation loss is the mean under those weights."""
+    from macflow_arena.algos.base import masked_mean
 
     torch.set_num_threads(1)
-    for bad in ({"filter_start": -1, "centre_filter": "advantage"}, {"filter_start": 5}):
-        with pytest.raises(ValueError, match="filter_start"):
-            tiny("macflow", False, centre_fraction=1.0, centre_target="data", **bad)
-    batch = random_batch(spec_for(False), 16, 1, generator=torch.Generator().manual_seed(0))
-    kw = dict(centre_fraction=1.0, actor_batch=0, centre_target="data", centre_filter="advantage")
-    gated, free = tiny("macflow", False, filter_start=3, **kw), tiny("macflow", False, **kw)
-    kept = [(gated.update(batch)["actor/centre_kept"], free.update(batch)["actor/centre_kept"]) for _ in range(5)]
-    assert [g for g, _ in kept[:3]] == [1.0, 1.0, 1.0]
-    assert all(f < 1 for _, f in kept[:3]), kept
-    assert all(g < 1 for g, _ in kept[3:]), kept
-    sd = gated.state_dict()  # a fresh algorithm at step 5 filters from its first update
-    resumed = tiny("macflow", False, filter_start=3, **kw)
-    resumed.load_state_dict(sd)
-    assert resumed.update(batch)["actor/centre_kept"] < 1
+    with pytest.raises(ValueError, match="filter_floor"):
+        tiny("macflow", False, centre_fraction=1.0, centre_target="data", filter_floor=0.1)  # no filter
+    with pytest.raises(ValueError, match="filter_floor"):
+        tiny("macflow", False, centre_fraction=1.0, centre_target="data", centre_filter="advantage", filter_floor=1.0)
+    algo = tiny("macflow", False, centre_fraction=1.0, actor_batch=0, centre_target="data",
+                centre_filter="advantage", filter_floor=0.25)
+    mu, b, metrics = _trained_student_output(algo, False)
+    o = algo.with_id(b.obs)[:, :-1]
+    w = b.mask[..., None] * b.alive[:, :-1]
+    with torch.no_grad():
+        better = (algo.nets["critic"](o, b.actions).mean(0) > algo.nets["critic"](o, mu.clamp(-1, 1)).mean(0)).float()
+    loss = ((mu - b.actions) ** 2).mean(-1)
+    assert 0.02 < masked_mean(better, w) < 0.95
+    assert torch.isclose(metrics["actor/centre_kept"], masked_mean(better, w))
+    assert torch.isclose(metrics["actor/distill_loss"], masked_mean(loss, w * (0.25 + 0.75 * better)), atol=1e-6)
 
 
 def test_target_noise_gives_the_critics_next_actions_the_noise_the_students_learned():

@@ -92,10 +92,10 @@ class MACFlowConfig:
                                      "'safe': only where the recorded action is better under every critic head "
                                      "than the centre action under any head (min_e Q_e(a_data) > max_e "
                                      "Q_e(mu)): a gain larger than the heads' disagreement")
-    filter_start: int = opt(0, "updates before centre_filter starts: until then the centre rows learn every "
-                               "recorded action (BC on the data) while the critics train, so the filter ranks "
-                               "the data against a centre already on its support with a critic already "
-                               "trained. 0 (default): from the first update")
+    filter_floor: float = opt(0.0, "weight of the recorded actions centre_filter drops (kept ones weigh 1): "
+                                   "above 0 every row still pulls the centre toward its data a little, so a "
+                                   "state whose rows are all dropped does not drift off the data's support. "
+                                   "0 (default): dropped rows are not learned")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
@@ -134,9 +134,9 @@ class MACFlowConfig:
         if self.centre_filter != "none" and (self.centre_target != "data" or self.centre_fraction == 0):
             raise ValueError("MACFlowConfig.centre_filter filters the recorded actions the centre rows learn: set "
                              "centre_target='data' and centre_fraction > 0 with it")
-        if self.filter_start < 0 or (self.filter_start and self.centre_filter == "none"):
-            raise ValueError(f"MACFlowConfig.filter_start must be >= 0 and needs a centre_filter, got "
-                             f"{self.filter_start} with centre_filter={self.centre_filter!r}")
+        if not 0 <= self.filter_floor < 1 or (self.filter_floor and self.centre_filter == "none"):
+            raise ValueError(f"MACFlowConfig.filter_floor must be in [0, 1) and needs a centre_filter, got "
+                             f"{self.filter_floor} with centre_filter={self.centre_filter!r}")
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
         for name in ("teacher_lr", "student_lr"):
@@ -206,17 +206,6 @@ class MACFlow(Algorithm):
         groups = [{"params": list(self.nets[k].parameters()), "lr": v, "peak_lr": v} for k, v in own]
         groups.append({"params": rest, "lr": c.lr, "peak_lr": c.lr})
         return {"main": self.adam(groups)}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # 1 once the filter runs (filter_start): a tensor, so a compiled update reads its value
-        # without recompiling when it flips; set before each update from the step count.
-        self._filter_on = torch.full((), float(self.config.filter_start == 0), device=self.device)
-
-    def prepare(self, batch: Batch) -> Batch:
-        if self.config.filter_start:
-            self._filter_on.fill_(float(self.step >= self.config.filter_start))
-        return super().prepare(batch)
 
     @property
     def mix_how(self) -> str:
@@ -337,9 +326,8 @@ class MACFlow(Algorithm):
                       else q_pi_heads[:, :n_centre].detach())
                 better = qd.min(0).values > qp.max(0).values
             better = better.to(wk.dtype)
-            if c.filter_start:  # before the filter starts every row is kept
-                better = torch.maximum(better, 1 - self._filter_on)
-            wd = wk * torch.cat([better, better.new_ones(k - n_centre, *better.shape[1:])])
+            keep = better if not c.filter_floor else c.filter_floor + (1 - c.filter_floor) * better
+            wd = wk * torch.cat([keep, keep.new_ones(k - n_centre, *keep.shape[1:])])
         distill = masked_mean(per_row, wd)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
         lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
