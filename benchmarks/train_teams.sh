@@ -15,10 +15,6 @@ set -euo pipefail
 SEEDS=("${@:-0}")
 RUNS="${MACFLOW_ARENA_HOME:-$HOME/.macflow_arena}/runs/teams"
 mkdir -p "$RUNS"
-# bfloat16 updates where the CPU multiplies bfloat16 (AVX-512 / Arm BF16), else float32: on an AVX2 CPU
-# `train --precision bf16` is refused (7x slower there); the shipped tag-macflow trained in bf16, whose
-# returns at equal updates are float32's (benchmarks/quality.md, "Session 10")
-PREC=$(python -c 'from macflow_arena.train.precision import cpu_has_bf16; print("bf16" if cpu_has_bf16() else "fp32")')
 # team  env  dataset-level  algo  steps  extra train options
 TEAMS=(
   "spread-bc particle/spread medium bc 2500"
@@ -27,7 +23,7 @@ TEAMS=(
   "3m-bc skirmish/3m medium bc 10000"
   "2s3z-bc skirmish/2s3z medium-replay bc 2500"
   "spread-macflow particle/spread medium macflow 2500 --compile on --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data --set centre_loss=l1 --set centre_filter=advantage --set q_weight=0"
-  "tag-macflow particle/tag medium macflow 10000 --compile on --precision $PREC --set student_lr=0.003"
+  "tag-macflow particle/tag medium macflow 2500 --compile on --shaping prey:10 --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data --set centre_loss=l1 --set centre_filter=advantage --set filter_floor=0.1 --set q_weight=0 --set tau=0.05 --set n_step=5"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 2500"
   "2s3z-macflow skirmish/2s3z medium-replay macflow 2500 --compile on --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data"
