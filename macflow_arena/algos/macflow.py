@@ -326,7 +326,7 @@ class MACFlow(Algorithm):
                       else q_pi_heads[:, :n_centre].detach())
                 better = qd.min(0).values > qp.max(0).values
             better = better.to(wk.dtype)
-            keep = better if not c.filter_floor else c.filter_floor + (1 - c.filter_floor) * better
+            keep = c.filter_floor + (1 - c.filter_floor) * better  # floor 0: the kept rows alone
             wd = wk * torch.cat([keep, keep.new_ones(k - n_centre, *keep.shape[1:])])
         distill = masked_mean(per_row, wd)
         q_pi_mix = mix(q_pi, alive_t[:k], self.mix_how)  # [k, T]
