@@ -129,6 +129,22 @@ RESUME = textwrap.dedent("""
 """)
 
 
+def test_a_delayed_actor_reaches_every_log_line(spread, tmp_path):
+    """TD3+BC updates its actor every other step; with an even --log-every every logged update is a
+    critic-only one, and the actor's losses must still reach metrics.jsonl (their latest value)."""
+    from macflow_arena.train.trainer import train
+
+    out = tmp_path / "r"
+    res = train(tiny_config(spread, out, steps=8, algo="td3bc", log_every=2), log=None)
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4, 6, 8]
+    assert all("actor/bc_mse" in x and "actor/loss" in x for x in lines)
+    # the value logged is that of the latest actor step (the update before the logged one)
+    hist = {h["step"]: h for h in res.history}
+    assert "actor/bc_mse" not in hist[2] and lines[0]["actor/bc_mse"] == hist[1]["actor/bc_mse"]
+    assert lines[0]["critic/loss"] == hist[2]["critic/loss"]
+
+
 @pytest.mark.parametrize("algo", ["macflow", "td3bc"])
 def test_resume_in_new_process_is_exact(spread, tmp_path, algo):
     from macflow_arena.algos.checkpoint import read_checkpoint

@@ -271,6 +271,7 @@ class _Run:
         from . import distributed
 
         self.cfg, self.device, self.info, self.log = cfg, device, info, log
+        self.latest: dict[str, float] = {}  # each metric's latest value (see after_update)
         cls = get_algo(cfg.algo)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
@@ -320,6 +321,7 @@ class _Run:
                 gen.set_state(ck.extra_tensors["sampler_rng"])
             else:
                 gen.manual_seed(_sampler_seed(cfg.seed, info.rank) + algo.step)
+            self.latest = {k: float(v) for k, v in ((ck.meta.get("extra") or {}).get("latest_metrics") or {}).items()}
             if info.is_main:
                 log(f"resuming {run_dir} from {resume_ckpt.name} (step {algo.step})")
         else:
@@ -419,7 +421,8 @@ class _Run:
             self.run_dir / "checkpoints" / f"step-{self.algo.step:08d}.safetensors", self.algo,
             dataset_hash=self.data.manifest_sha256,
             extra={"train": self.cfg.to_dict(), "dataset": self.data.path, "env_id": self.data.env_id,
-                   "reference_returns": self.refs, "world_size": self.info.world_size},
+                   "reference_returns": self.refs, "world_size": self.info.world_size,
+                   "latest_metrics": self.latest},
             extra_tensors={"sampler_rng": self.gen.get_state()},
         )
         self.paused += time.perf_counter() - t
@@ -454,6 +457,10 @@ class _Run:
         result.stopped_by_time = out_of_time and step < cfg.steps
         if not self.info.is_main:
             return
+        # Keys this update did not compute (TD3+BC's delayed actor: a logged step can be a critic-only
+        # step every time) keep their latest value, so that every metric reaches metrics.jsonl.
+        self.latest.update(m)
+        m = {**self.latest, **m}
         if cfg.log_every and (step % cfg.log_every == 0 or is_last):
             if self.holdout is not None:
                 t = time.perf_counter()
