@@ -25,7 +25,8 @@ class TD3BCConfig:
                                     "(1 - 1/mean length, in [0.9, 0.995]), else 0.995 continuous / 0.99 discrete")
     n_step: int = opt(1, "critic targets: return of up to n steps from the data (stopping at the episode's end)")
     tau: float = opt(0.005, "Polyak rate of the target actor and critic")
-    alpha: float = opt(2.5, "TD3+BC trade-off: lambda = alpha / mean |Q|")
+    alpha: float = opt(2.5, "TD3+BC trade-off: lambda = alpha / mean |Q| (the paper's 2.5; on data with "
+                              "one action per state, a noiseless expert, any Q weight misleads: 0 is BC)")
     policy_noise: float = opt(0.2, "std of the target policy smoothing noise")
     noise_clip: float = opt(0.5, "clip of the target policy smoothing noise")
     policy_delay: int = opt(2, "actor and target updates every this many critic updates")
