@@ -6,7 +6,8 @@ seeds and write a markdown table of normalized scores (mean and 95% CI over seed
 
 An algorithm may carry config overrides as a variant: ``macflow:alpha=100`` or
 ``macflow:teacher=per_agent,noise=private`` (a column of its own); ``train.NAME=VALUE``
-sets a trainer option instead (``bc:train.encoder=flat`` trains with ``--encoder flat``). Runs are kept
+sets a trainer option instead (``bc:train.encoder=flat`` trains with ``--encoder flat``;
+``macflow:train.time_limit=600`` ends each run at 10 minutes of updates, evaluated at the step it reached). Runs are kept
 under ``--runs`` (default ``$MACFLOW_ARENA_HOME/runs/quality``), one folder per
 (env, dataset, variant, seed); a finished run is not trained again, so the script
 can be stopped and resumed, and several invocations (say one per dataset, each
@@ -52,13 +53,24 @@ def run_dir(runs: Path, env: str, level: str, variant: str, seed: int) -> Path:
 
 
 def finished(folder: Path, steps: int) -> dict | None:
-    """The final evaluation of a completed run, else None."""
+    """The final evaluation of a completed run, else None. A run that ``train.time_limit`` ended
+    before ``steps`` is complete too (its evaluation is at the step it reached): runs here evaluate
+    only at their end (``--eval-every 0``), and its config must ask for the same ``steps``."""
     f = folder / "eval.jsonl"
     if not f.exists():
         return None
     lines = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
     last = lines[-1] if lines else None
-    return last if last and last.get("step") == steps else None
+    if not last:
+        return None
+    if last.get("step") == steps:
+        return last
+    try:
+        train = json.loads((folder / "config.json").read_text())["train"]
+    except (OSError, ValueError, KeyError):
+        return None
+    timed = train.get("time_limit") and train.get("steps") == steps and last.get("step", steps) < steps
+    return last if timed else None
 
 
 def train_cmd(job: dict, seeds: list[int], out: str) -> list[str]:
@@ -95,7 +107,10 @@ def train_one(job: dict) -> list[dict]:
             raise SystemExit(f"training failed ({' '.join(cmd)}):\n{r.stderr[-2000:]}")
         for s in seeds:
             done = finished(job["out"](s), job["steps"])
-            print(f"  {job['out'](s).name}: {done.get('normalized_score', float('nan')):.1f} ({time.time() - t:.0f} s)",
+            if done is None:
+                raise SystemExit(f"{job['out'](s)}: training ended without its final evaluation ({' '.join(cmd)})")
+            early = f", stopped by the time limit at step {done['step']}" if done.get("step") != job["steps"] else ""
+            print(f"  {job['out'](s).name}: {done.get('normalized_score', float('nan')):.1f} ({time.time() - t:.0f} s{early})",
                   file=sys.stderr, flush=True)
     out = []
     for s in job["seeds"]:

@@ -1,0 +1,48 @@
+"""benchmarks/quality.py: which run folders count as finished (and are never trained again)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location("quality_script", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(tmp_path: Path, name: str, eval_step: int | None, steps: int, time_limit: float) -> Path:
+    d = tmp_path / name
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"train": {"steps": steps, "time_limit": time_limit}}))
+    if eval_step is not None:
+        (d / "eval.jsonl").write_text(json.dumps({"step": eval_step, "normalized_score": 80.0}) + "\n")
+    return d
+
+
+def test_a_run_that_reached_its_steps_is_finished(quality, tmp_path):
+    assert quality.finished(_run(tmp_path, "a", 6000, 6000, 0), 6000)["normalized_score"] == 80.0
+
+
+def test_a_run_the_time_limit_ended_is_finished_at_its_step(quality, tmp_path):
+    # --time-limit stops before --steps with a final evaluation: kept, not retrained (a retrain
+    # would delete it and spend the same wall time again)
+    assert quality.finished(_run(tmp_path, "b", 5210, 6000, 600), 6000)["step"] == 5210
+
+
+@pytest.mark.parametrize("eval_step,steps,limit,asked", [
+    (None, 6000, 600, 6000),   # killed before its final evaluation
+    (5210, 6000, 0, 6000),     # an evaluation before the end, no time limit: not the final one
+    (2500, 2500, 600, 6000),   # a run of another length in the same folder
+    (5210, 8000, 600, 6000),   # time-limited, but it asked for other steps
+])
+def test_other_runs_are_not_finished(quality, tmp_path, eval_step, steps, limit, asked):
+    assert quality.finished(_run(tmp_path, "c", eval_step, steps, limit), asked) is None
