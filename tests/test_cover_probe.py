@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 
-PROBE = Path(__file__).resolve().parents[1] / "benchmarks" / "cover_probe.py"
+from _script_helpers import load_benchmark  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("cover_probe", PROBE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("cover_probe")
 
 
 def test_expert_thrusts_then_coasts_onto_its_landmark(probe):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "distill_gap.py"
+from _script_helpers import load_benchmark  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +15,7 @@ def setup(tmp_path_factory):
     from macflow_arena.data import record_dataset
     from macflow_arena.train.data import load_device_dataset
 
-    spec = importlib.util.spec_from_file_location("distill_gap", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("distill_gap")
     path = tmp_path_factory.mktemp("dg") / "spread-expert"
     record_dataset("particle/spread", path, behaviour={"name": "scripted"}, quality="expert", episodes=6, num_envs=6)
     data = load_device_dataset(path, "particle/spread")

@@ -460,7 +460,7 @@ class _Run:
         # Keys this update did not compute (TD3+BC's delayed actor: a logged step can be a critic-only
         # step every time) keep their latest value, so that every metric reaches metrics.jsonl.
         self.latest.update(m)
-        m = {**self.latest, **m}
+        m = dict(self.latest)
         if cfg.log_every and (step % cfg.log_every == 0 or is_last):
             if self.holdout is not None:
                 t = time.perf_counter()
