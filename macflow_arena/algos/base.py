@@ -2,7 +2,7 @@
 ``Algorithm`` base class (seeding, optimizers, metrics, state dicts).
 
 State dicts are flat ``dict[str, Tensor]`` (safetensors-ready):
-``nets.<module>.<param>`` for weights (targets included), ``optim.<name>.<i>.<key>``
+``nets.<module>.<param>`` for weights (targets and ``ema_`` averages included), ``optim.<name>.<i>.<key>``
 for the optimizer moments of parameter ``i`` (always present: zeros and step 0
 before the first update, which is exactly what Adam initialises lazily),
 ``rng.train`` for the training generator and ``meta.step`` for the update count.
@@ -11,6 +11,7 @@ before the first update, which is exactly what Adam initialises lazily),
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
 from dataclasses import field
@@ -87,6 +88,16 @@ def check_choice(cfg, name: str, options: tuple[str, ...]) -> None:
     v = getattr(cfg, name)
     if v not in options:
         raise ValueError(f"{type(cfg).__name__}.{name}={v!r}: use one of {options}")
+
+
+EMA_HELP = ("Polyak rate of a moving average of the policy's weights (each update: avg += ema * (weights - avg)) "
+            "that the team plays, exports and evaluates; training reads the live weights. 0 (default): none, the "
+            "team plays the last update's weights")
+
+
+def check_ema(cfg) -> None:
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"{type(cfg).__name__}.ema must be in [0, 1) (0: no average), got {cfg.ema}")
 
 
 FLOW_TARGETS = ("x1", "velocity", "logits")
@@ -185,9 +196,12 @@ class Algorithm:
         # Weights come from the seed alone; the global RNG is left as it was.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.nets = nn.ModuleDict(self.build())
+            nets = dict(self.build())
+        if self.ema_rate:  # the averages start as copies of the modules act() uses
+            nets.update({f"ema_{k}": copy.deepcopy(nets[k]) for k in type(self).act_nets})
+        self.nets = nn.ModuleDict(nets)
         for k, m in self.nets.items():
-            if k.startswith("target_"):
+            if k.startswith(("target_", "ema_")):
                 m.requires_grad_(False)
         self.nets.to(self.device)
         self.optimizers: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -201,8 +215,8 @@ class Algorithm:
         raise NotImplementedError
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Default: one Adam over every non-target module."""
-        params = [p for k, m in self.nets.items() if not k.startswith("target_") for p in m.parameters()]
+        """Default: one Adam over every module but the targets and the averages (``ema_``)."""
+        params = [p for k, m in self.nets.items() if not k.startswith(("target_", "ema_")) for p in m.parameters()]
         return {"main": self.adam(params)}
 
     def losses(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
@@ -211,6 +225,25 @@ class Algorithm:
 
     def act(self, obs, generator: torch.Generator, avail=None) -> Tensor:
         raise NotImplementedError
+
+    # -- the policy's weight average (config field ``ema``) ------------------
+    @property
+    def ema_rate(self) -> float:
+        """Polyak rate of the moving average of the act nets' weights (the config's ``ema``; 0: none)."""
+        return float(getattr(self.config, "ema", 0.0) or 0.0)
+
+    def act_module(self, name: str) -> nn.Module:
+        """The module ``act`` runs for act net ``name``: its weight average ``ema_<name>`` when the
+        config has ``ema`` > 0, else the trained module itself. Teams export and load this one."""
+        return self.nets[f"ema_{name}"] if f"ema_{name}" in self.nets else self.nets[name]
+
+    def end_step(self) -> None:
+        """After the optimizer step: the algorithm's ``after_step`` (targets), then the weight averages."""
+        self.after_step()
+        rate = self.ema_rate
+        if rate:
+            for k in type(self).act_nets:
+                self.polyak(k, f"ema_{k}", rate)
 
     # -- shared helpers -----------------------------------------------------
     def set_execution(self, **fields: Any) -> None:
@@ -347,7 +380,7 @@ class Algorithm:
             raise FloatingPointError(f"{self.name}: non-finite {bad}" + (f" (gradients of {where[:5]})" if where else ""))
         for k in names:
             self.optimizers[k].step()
-        self.after_step()
+        self.end_step()
         self.step += 1
         return out
 

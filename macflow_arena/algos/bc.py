@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Algorithm, check_choice, masked_mean, opt, sanitize_avail
+from .base import EMA_HELP, Algorithm, check_choice, check_ema, masked_mean, opt, sanitize_avail
 from .batch import Batch
 from .nets import GaussianHead, PolicyHead, masked_argmax, masked_logits, masked_sample
 from .recurrent import MEMORIES, RecurrentHead
@@ -42,10 +42,12 @@ class BCConfig:
     beta: float = opt(0.5, "beta of the beta-NLL loss (0: plain NLL, 1: MSE-like gradients for the mean)")
     memory: str = opt("none", "'none': feed-forward (default); 'gru': a GRU over the agent's own observation "
                               "history (train with --sampling windows; the state resets at each episode start)")
+    ema: float = opt(0.0, EMA_HELP)
 
     def __post_init__(self):
         check_choice(self, "loss", ("mse", "l1", "beta_nll", "gaussian"))
         check_choice(self, "memory", MEMORIES)
+        check_ema(self)
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"BCConfig.beta must be in [0, 1], got {self.beta}")
 
@@ -102,7 +104,7 @@ class BC(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         o = self.with_id(obs)
-        out = self._act_step(o) if self.recurrent else self.nets["policy"](o)
+        out = self._act_step(o) if self.recurrent else self.act_module("policy")(o)
         if self.spec.discrete:
             logits = out
             return masked_sample(logits, avail, generator) if self.config.stochastic else masked_argmax(logits, avail)
@@ -120,7 +122,7 @@ class BC(Algorithm):
     def _act_step(self, o: Tensor):
         """One step of the recurrent policy; the state restarts at zero after ``reset_memory`` or
         when the batch's shape changes."""
-        net = self.nets["policy"]
+        net = self.act_module("policy")
         if self._h is None or self._h.shape[:-1] != o.shape[:-1]:
             self._h = net.initial_state(o.shape[:-1], o.device)
         out, self._h = net.step(o, self._h)

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import FLOW_TARGET_HELP, FLOW_TARGETS, Algorithm, check_choice, check_flow_target, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
+from .base import EMA_HELP, FLOW_TARGET_HELP, FLOW_TARGETS, Algorithm, check_choice, check_ema, check_flow_target, ens_agg, flow_matching_loss, masked_mean, mix, opt, sanitize_avail
 from .batch import Batch
 from .entity import rows
 from .nets import Critic, Student, euler, make_field, masked_argmax, masked_logits, one_hot
@@ -109,6 +109,7 @@ class MACFlowConfig:
                             "low); 'safe' (the centre scores its heads' max, the others their min: a candidate "
                             "replaces the centre only where every head prefers it)")
     flow_target: str = opt("x1", FLOW_TARGET_HELP)
+    ema: float = opt(0.0, EMA_HELP.replace("policy's", "students'"))
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
                                  "behaviour, for multimodal tasks such as cover, with noise='shared')")
@@ -131,6 +132,7 @@ class MACFlowConfig:
         check_choice(self, "centre_target", ("centre", "draw", "data"))
         check_choice(self, "centre_loss", ("mse", "l1"))
         check_choice(self, "centre_filter", ("none", "advantage", "safe"))
+        check_ema(self)
         if self.centre_filter != "none" and (self.centre_target != "data" or self.centre_fraction == 0):
             raise ValueError("MACFlowConfig.centre_filter filters the recorded actions the centre rows learn: set "
                              "centre_target='data' and centre_fraction > 0 with it")
@@ -402,7 +404,7 @@ class MACFlow(Algorithm):
         o = self.with_id(obs)
         if m > 1:
             return self._best_of(o, z, avail)
-        out = self.nets["student"](o, self.z_in(z[0]))
+        out = self.act_module("student")(o, self.z_in(z[0]))
         return masked_argmax(out, avail) if self.spec.discrete else out.clamp(-1, 1)
 
     def _best_of(self, o: Tensor, z: Tensor, avail) -> Tensor:
@@ -410,7 +412,7 @@ class MACFlow(Algorithm):
         one its critic's mean Q_i(o_i, a) ranks best (its own observation only)."""
         m = z.shape[0]
         oo = o.expand(m, *o.shape)
-        out = self.nets["student"](oo, self.z_in(z))
+        out = self.act_module("student")(oo, self.z_in(z))
         if self.spec.discrete:
             av = None if avail is None else avail.expand(m, *avail.shape)
             a = masked_argmax(out, av)  # [M, B, N]

@@ -4,7 +4,7 @@
 seeds) and trains them together: every parameter and Adam moment becomes one
 ``[K, ...]`` tensor of a host algorithm, and an update is one
 ``torch.func.vmap(torch.func.grad(losses))`` over the seed axis followed by one
-optimizer step and the algorithm's own ``after_step`` (Polyak averaging works on the
+optimizer step and the algorithm's own ``end_step`` (Polyak averaging works on the
 stacked tensors as it does on single ones). Nothing in the algorithms changes.
 
 What keeps seed k of a stack the run of seed k alone (to float tolerance; a test
@@ -210,7 +210,7 @@ class SeedStack:
             named[n].grad = grads[n]
         for k in names:
             self.host.optimizers[k].step()
-        self.host.after_step()
+        self.host.end_step()
         self.host.step += 1
         return out
 

@@ -131,7 +131,7 @@ class NumpyActor:
         actor_cls = NUMPY_ACTORS[algo.name]
         tensors = {}
         for net in actor_cls.act_nets:
-            for k, v in algo.nets[net].state_dict().items():
+            for k, v in algo.act_module(net).state_dict().items():
                 tensors[f"{net}.{k}"] = v.detach().to("cpu").numpy()
         return actor_cls(algo.spec, config_to_dict(algo.config), tensors)
 

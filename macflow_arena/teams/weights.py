@@ -1,4 +1,5 @@
-"""Team weights: only the modules ``act`` uses (``Algorithm.act_nets``), as safetensors.
+"""Team weights: only the modules ``act`` uses (``Algorithm.act_nets``, or their weight averages with
+the config's ``ema``: ``Algorithm.act_module``), as safetensors.
 
 Tensor names are ``<net>.<param>`` (e.g. ``student.net.0.weight``). The header
 metadata (JSON under ``macflow_arena``) repeats algo, spec, config and seed so
@@ -42,7 +43,7 @@ def act_state(algo: Algorithm) -> dict[str, Tensor]:
     """``<net>.<param>`` -> tensor for every act net (CPU, contiguous copies)."""
     out: dict[str, Tensor] = {}
     for net in act_nets(algo):
-        for k, v in algo.nets[net].state_dict().items():
+        for k, v in algo.act_module(net).state_dict().items():
             out[f"{net}.{k}"] = v.detach().to("cpu").contiguous().clone()
     return out
 
@@ -105,5 +106,5 @@ def load_act_weights(path: Path, algo: Algorithm, team: str) -> dict[str, Any]:
     for net in act_nets(algo):
         pre = f"{net}."
         sd = {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
-        algo.nets[net].load_state_dict(sd, strict=True)
+        algo.act_module(net).load_state_dict(sd, strict=True)
     return meta

@@ -70,4 +70,7 @@ def warm_start(algo, run: str | os.PathLike, nets: list[str] | None = None, devi
         target = f"target_{k}"
         if target in algo.nets and target not in chosen:
             algo.nets[target].load_state_dict(src.nets[k].state_dict())
+        ema = f"ema_{k}"  # the average restarts from the copied weights
+        if ema in algo.nets and ema not in chosen:
+            algo.nets[ema].load_state_dict(src.nets[k].state_dict())
     return {"run": str(path), "checkpoint": ckpt.name, "step": int(src.step), "algo": src.name, "nets": chosen}
