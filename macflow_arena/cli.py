@@ -46,6 +46,17 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return (CommandError, UnknownEnvError, SpecError, SeatError, VideoError, DatasetError, ThreadsError)
 
 
+def closed_stdout() -> None:
+    """Point stdout at the null device so the interpreter's exit flush does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -64,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"macflow-arena {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (`... | head`): stop quietly, as head expects
+        closed_stdout()
+        return 141
     except OSError as e:  # a full disk anywhere else: one line, not a traceback
         from .integrity.disk_full import generic, is_disk_full
 

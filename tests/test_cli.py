@@ -96,3 +96,17 @@ def test_python_dash_m_help():
     assert out.returncode == 0, out.stderr
     for command in ("list", "play", "video"):
         assert command in out.stdout
+
+
+def test_a_closed_stdout_pipe_ends_the_command_quietly():
+    """`macflow-arena list | head -1`: the reader goes away first; no traceback, the shell's 141."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "macflow_arena", "list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()  # before the command has written anything
+    with p.stderr:
+        err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
