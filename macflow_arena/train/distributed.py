@@ -50,6 +50,11 @@ def setup(device: str) -> DistInfo:
         if cuda:
             torch.cuda.set_device(local)
         dist.init_process_group(backend="nccl" if cuda else "gloo")
+        # Leave the group before the interpreter tears down: gloo's threads left to process exit
+        # can abort a rank ("terminate called without an active exception", seen in CI).
+        import atexit
+
+        atexit.register(cleanup, DistInfo(rank, world, local))
     return DistInfo(rank, world, local)
 
 
