@@ -107,4 +107,5 @@ def cleanup(info: DistInfo) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            dist.barrier()  # no rank leaves while another still talks to it
             dist.destroy_process_group()
