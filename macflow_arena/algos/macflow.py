@@ -97,6 +97,11 @@ class MACFlowConfig:
                                    "state whose rows are all dropped does not drift off the data's support. "
                                    "0 (default): dropped rows are not learned")
     q_weight: float = opt(1.0, "weight of the Q term (0: pure distillation of the behaviour)")
+    flow_weight: float = opt(1.0, "weight of the teacher's flow-matching loss. 0 does not train the teacher at all "
+                                  "(its loss is not computed): allowed only where nothing reads the teacher, i.e. "
+                                  "centre_fraction=1 with centre_target='data', where the students learn the "
+                                  "recorded actions and the critics; the update then costs what students and "
+                                  "critics cost and the students' weights are those of flow_weight=1")
     pick_weight: float = opt(0.0, "weight of the pick term: each student's noise centre (z = 0, what a team plays "
                                   "by default) regresses to the action its own critic Q_i(o_i, a) ranks best "
                                   "among the student's own samples on pick_candidates noises (the centre and "
@@ -141,6 +146,12 @@ class MACFlowConfig:
                              f"{self.filter_floor} with centre_filter={self.centre_filter!r}")
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
+        if not self.flow_weight >= 0:
+            raise ValueError(f"MACFlowConfig.flow_weight must be >= 0, got {self.flow_weight}")
+        if self.flow_weight == 0 and not (self.centre_fraction == 1 and self.centre_target == "data"):
+            raise ValueError("MACFlowConfig.flow_weight=0 leaves the teacher untrained, but the students distil it "
+                             f"(centre_fraction={self.centre_fraction}, centre_target={self.centre_target!r}): "
+                             "set centre_fraction=1.0,centre_target=data with it, or keep flow_weight > 0")
         for name in ("teacher_lr", "student_lr"):
             v = getattr(self, name)
             if v is not None and not 0 < v < 1:
@@ -283,8 +294,11 @@ class MACFlow(Algorithm):
         x1 = one_hot(b.actions, A) if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
         tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
-        mem_t = nets["teacher"].encode(o_t)  # shared with the Euler sampler below
-        flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target, mem=mem_t)
+        if c.flow_weight:
+            mem_t = nets["teacher"].encode(o_t)  # shared with the Euler sampler below
+            flow_loss = flow_matching_loss(nets["teacher"], o_t, x1, x0, tau, w, c.flow_target, mem=mem_t)
+        else:  # nothing reads the teacher (checked in the config): its loss is not computed
+            mem_t, flow_loss = None, x0.new_zeros(())
 
         # Distillation: the same noise z into the teacher's Euler sampler and the students.
         ok, wk, mk = o_t[:k], w[:k], b.mask[:k]
@@ -335,7 +349,7 @@ class MACFlow(Algorithm):
         lam = 1.0 / masked_mean(q_pi_mix.abs(), mk).detach().clamp_min(1e-8) if c.normalize_q else q_pi_mix.new_ones(())
         q_loss = -c.q_weight * lam * masked_mean(q_pi_mix, mk)
 
-        total = critic_loss + flow_loss + c.alpha * distill + q_loss
+        total = critic_loss + c.flow_weight * flow_loss + c.alpha * distill + q_loss
         metrics = {
             "critic/loss": critic_loss,
             "critic/q_mean": masked_mean(q_mix.mean(0), b.mask),
