@@ -114,8 +114,10 @@ def rollout_returns(algo, venv, episodes: int, seed: int) -> dict[str, np.ndarra
 
 
 def evaluate(algo, env_id: str, *, episodes: int = 32, seed: int = EVAL_SEED, reference: Mapping | None = None,
-             num_envs: int = 64) -> dict[str, Any]:
-    """Score ``algo`` on ``env_id``: mean return, 95% bootstrap CI, normalized score, win / coverage rate."""
+             num_envs: int = 64, keep_returns: bool = False) -> dict[str, Any]:
+    """Score ``algo`` on ``env_id``: mean return, 95% bootstrap CI, normalized score, win / coverage rate.
+    ``keep_returns`` adds each episode's return (``episode_returns``, in seed order: two teams scored with
+    the same ``episodes`` and ``seed`` played the same start states, for paired comparisons)."""
     from .. import make_vec
 
     if episodes < 1:
@@ -148,4 +150,7 @@ def evaluate(algo, env_id: str, *, episodes: int = 32, seed: int = EVAL_SEED, re
         out["illegal_actions"] = res["illegal_actions"]
     if np.isfinite(res["covered"]).any():
         out["coverage_success"] = float(np.nanmean(res["covered"]))
+    if keep_returns:
+        out["episode_returns"] = r.tolist()
+        out["num_envs"] = min(num_envs, episodes)
     return out

@@ -550,7 +550,7 @@ class _Run:
 
 def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | None = None, device: str = "auto",
                  checkpoint: str | os.PathLike | None = None,
-                 execution: dict[str, Any] | list[str] | None = None) -> dict[str, Any]:
+                 execution: dict[str, Any] | list[str] | None = None, keep_returns: bool = False) -> dict[str, Any]:
     """Score a run's latest (or a given) checkpoint; reference returns from the run's dataset record.
     ``execution``: execution-only config fields to change first (``Algorithm.exec_fields``), as a
     dict or as ``["name=value", ...]`` (the CLI's ``--set``)."""
@@ -568,7 +568,8 @@ def evaluate_run(run: str | os.PathLike, *, episodes: int = 100, seed: int | Non
     meta = ck.meta.get("extra", {})
     env_id = meta.get("env_id")
     refs = meta.get("reference_returns") or None
-    res = evaluate(ck.algo, env_id, episodes=episodes, seed=EVAL_SEED if seed is None else seed, reference=refs)
+    res = evaluate(ck.algo, env_id, episodes=episodes, seed=EVAL_SEED if seed is None else seed, reference=refs,
+                   keep_returns=keep_returns)
     res["checkpoint"] = str(path)
     res["step"] = ck.algo.step
     res["algo"] = ck.algo.name
