@@ -16,7 +16,9 @@ Datasets are recorded with the suite recorder when missing (reference returns in
 the manifest). Each run is ``macflow-arena train`` in a subprocess (``--jobs``
 at a time), with 1 torch thread. With ``--stack on`` (the default ``auto`` on CUDA) the
 seeds of one (dataset, variant) train in one process as one stacked update
-(``train --seeds ... --stack on``); the run folders are the same.
+(``train --seeds ... --stack on``); the run folders are the same. ``--paired-against bc`` adds a
+table of each variant minus ``bc`` with every run scored again on the same held-out episodes (the
+paired difference; per-episode returns kept in ``quality-returns-<episodes>.json`` in each run).
 """
 
 from __future__ import annotations
@@ -141,6 +143,43 @@ def exec_eval(folder: Path, meta: dict, sets: list[str], episodes: int) -> dict 
     return json.loads(f.read_text())
 
 
+def episode_returns(folder: Path, episodes: int) -> dict:
+    """The run's evaluation with per-episode returns on the held-out seeds (kept in
+    ``quality-returns-<episodes>.json``), for paired differences."""
+    from macflow_arena.train.trainer import evaluate_run
+
+    f = folder / f"quality-returns-{episodes}.json"
+    if not f.exists():
+        f.write_text(json.dumps(evaluate_run(folder, episodes=episodes, device="cpu", keep_returns=True)))
+    return json.loads(f.read_text())
+
+
+def paired_table(results: list[dict], base: str, episodes: int) -> list[str]:
+    """Each variant minus ``base``, both scored on the same held-out episodes (normalized; 95% CI
+    that resamples the seeds of each side and the shared episodes)."""
+    from macflow_arena.train.paired import group_difference
+
+    levels = list(dict.fromkeys(r["level"] for r in results))
+    variants = [v for v in dict.fromkeys(r["variant"] for r in results) if v != base]
+    out = ["", f"Paired against `{base}`: each variant minus it on the same {episodes} held-out episodes, normalized, "
+           "[95% CI over seeds and episodes] (episodes whose means differ).", "",
+           "| dataset | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+    for level in levels:
+        ref = [r for r in results if r["level"] == level and r["variant"] == base and "run_dir" in r]
+        cells = []
+        for v in variants:
+            rs = [r for r in results if r["level"] == level and r["variant"] == v and "run_dir" in r]
+            if not ref or not rs:
+                cells.append("-")
+                continue
+            d = group_difference([episode_returns(Path(r["run_dir"]), episodes) for r in rs],
+                                 [episode_returns(Path(r["run_dir"]), episodes) for r in ref])
+            lo, hi = d["normalized_ci95"]
+            cells.append(f"{d['normalized_difference']:+.2f} [{lo:+.2f}, {hi:+.2f}] ({d['episodes_differing']})")
+        out.append(f"| {level} | " + " | ".join(cells) + " |")
+    return out
+
+
 def ci95(x: np.ndarray) -> tuple[float, float]:
     from macflow_arena.train.evaluate import bootstrap_ci
 
@@ -197,6 +236,10 @@ def main(argv=None) -> int:
     p.add_argument("--also-exec", nargs="+", default=[], metavar="NAME=VALUE",
                    help="also evaluate every finished run whose algorithm has these execution options "
                         "(e.g. exec_noise=0): an extra column per variant")
+    p.add_argument("--paired-against", metavar="VARIANT", default=None,
+                   help="also a table of each variant minus VARIANT (as written in --algos), both scored again on "
+                        "the same --eval-episodes held-out episodes: the paired difference, whose CI is far "
+                        "narrower than two separate scores' (benchmarks/paired_groups.py does it for any runs)")
     p.add_argument("--table-only", action="store_true", help="only rebuild the table from finished runs of ENV")
     p.add_argument("--out", default=None, help="markdown file for the table (default: print only)")
     a = p.parse_args(argv)
@@ -247,7 +290,7 @@ def main(argv=None) -> int:
     for f in sorted(runs.glob("*/quality.json")):
         r = json.loads(f.read_text())
         if r["env"] == a.env and r["eval"] is not None:
-            results.append(r)
+            results.append({**r, "run_dir": str(f.parent)})
             if a.also_exec:
                 e = exec_eval(f.parent, r, a.also_exec, a.eval_episodes)
                 if e is not None:
@@ -255,6 +298,11 @@ def main(argv=None) -> int:
     if not results:
         raise SystemExit(f"no finished runs of {a.env} under {runs}")
     lines = table(results, a.env)
+    if a.paired_against:
+        if a.paired_against not in {r["variant"] for r in results}:
+            raise SystemExit(f"--paired-against {a.paired_against!r}: no finished runs of that variant of {a.env} "
+                             f"under {runs} (variants: {', '.join(sorted({r['variant'] for r in results}))})")
+        lines += paired_table([r for r in results if " [" not in r["variant"]], a.paired_against, a.eval_episodes)
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

@@ -42,3 +42,22 @@ def test_a_run_the_time_limit_ended_is_finished_at_its_step(quality, tmp_path):
 ])
 def test_other_runs_are_not_finished(quality, tmp_path, eval_step, steps, limit, asked):
     assert quality.finished(_run(tmp_path, "c", eval_step, steps, limit), asked) is None
+
+
+def test_the_paired_table_reads_each_runs_per_episode_returns(quality, tmp_path):
+    # two variants, two seeds each, on the same 4 episodes; macflow = bc + 1 return point per episode
+    refs = {"random": 0.0, "expert": 10.0}  # 1 return point = 10 normalized points
+    results = []
+    for variant, shift in (("bc", 0.0), ("macflow", 1.0)):
+        for seed in (0, 1):
+            d = tmp_path / f"{variant}-{seed}"
+            d.mkdir()
+            ev = {"env_id": "particle/spread-v0", "seed": 2_000_000_000, "episodes": 4, "num_envs": 4,
+                  "episode_returns": [1.0 + shift, 5.0 + shift, -2.0 + shift, 3.0 + shift],
+                  "reference_returns": refs}
+            (d / "quality-returns-4.json").write_text(json.dumps(ev))
+            results.append({"level": "expert", "variant": variant, "run_dir": str(d)})
+    lines = quality.paired_table(results, "bc", 4)
+    row = next(line for line in lines if line.startswith("| expert"))
+    assert row == "| expert | +10.00 [+10.00, +10.00] (4) |"  # the shift, with the shared luck gone
+    assert "`bc`" in "\n".join(lines)
