@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from macflow_arena.train.paired import group_difference
+    from macflow_arena.train.paired import PairingError, group_difference
     from macflow_arena.train.config import runs_dir
     from macflow_arena.train.trainer import evaluate_run
 
@@ -51,7 +51,10 @@ def main(argv=None) -> int:
     for label, g, ev in zip(a.label, groups, evals):
         for r, e in zip(g, ev):
             print(f"  {label}: {Path(r).name}: {e.get('normalized_score', e['return_mean']):.2f}", flush=True)
-    d = group_difference(*evals)
+    try:
+        d = group_difference(*evals)
+    except PairingError as e:
+        sys.exit(f"paired_groups: {e}")
     norm = "normalized_difference" in d
     key = "normalized_" if norm else ""
     diff = d["normalized_difference"] if norm else d["difference"]
