@@ -45,6 +45,24 @@ def tiny(name: str, discrete: bool, seed: int = 0, **overrides):
     return make(name, spec_for(discrete), "small", seed=seed, **kw)
 
 
+def single_and_stacked(name: str, discrete: bool, seeds: list[int], updates: int = 3, **overrides):
+    """The same seeds trained as single runs and as one seed stack, each seed on its own batch
+    stream; returns (single runs, the stack after ``write_back``)."""
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.seed_stack import SeedStack
+
+    single = [tiny(name, discrete, seed=s, **overrides) for s in seeds]
+    stack = SeedStack([tiny(name, discrete, seed=s, **overrides) for s in seeds])
+    g1 = [torch.Generator().manual_seed(50 + s) for s in seeds]
+    g2 = [torch.Generator().manual_seed(50 + s) for s in seeds]
+    for _ in range(updates):
+        for a, g in zip(single, g1):
+            a.update(random_batch(a.spec, 16, 1, generator=g))
+        stack.update([random_batch(single[0].spec, 16, 1, generator=g) for g in g2])
+    stack.write_back()
+    return single, stack
+
+
 def supported(name: str, discrete: bool) -> bool:
     cls = ALGOS[name]
     return cls.discrete_ok if discrete else cls.continuous_ok

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _algo_helpers import tiny  # noqa: E402
+from _algo_helpers import single_and_stacked, tiny  # noqa: E402
 
 from macflow_arena.algos import random_batch  # noqa: E402
 from macflow_arena.algos.macflow import MACFlowConfig  # noqa: E402
@@ -49,23 +49,12 @@ def test_flow_weight_zero_needs_students_that_do_not_distil_the_teacher():
 
 
 def test_a_seed_stack_without_the_teacher_loss_matches_single_runs():
-    from macflow_arena.algos.seed_stack import SeedStack
-
     seeds = [0, 4]
-    single = [tiny("macflow", True, seed=s, flow_weight=0.0, **DATA_CENTRE) for s in seeds]
-    members = [tiny("macflow", True, seed=s, flow_weight=0.0, **DATA_CENTRE) for s in seeds]
-    init = [{n: p.detach().clone() for n, p in m.nets["teacher"].named_parameters()} for m in members]
-    stack = SeedStack(members)
-    g1 = [torch.Generator().manual_seed(50 + s) for s in seeds]
-    g2 = [torch.Generator().manual_seed(50 + s) for s in seeds]
-    for _ in range(3):
-        for a, g in zip(single, g1):
-            a.update(random_batch(a.spec, 16, 1, generator=g))
-        stack.update([random_batch(members[0].spec, 16, 1, generator=g) for g in g2])
-    stack.write_back()
-    for a, b, t0 in zip(single, members, init):
+    single, stack = single_and_stacked("macflow", True, seeds, flow_weight=0.0, **DATA_CENTRE)
+    for a, b, s in zip(single, stack.algos, seeds):
         for net in ("student", "critic"):
             for x, y in zip(a.nets[net].parameters(), b.nets[net].parameters()):
                 torch.testing.assert_close(y, x, rtol=1e-3, atol=1e-4)
-        for n, p in b.nets["teacher"].named_parameters():
-            assert torch.equal(p, t0[n]), n
+        fresh = tiny("macflow", True, seed=s, flow_weight=0.0, **DATA_CENTRE)  # the teacher as initialised
+        for (n, p), q in zip(b.nets["teacher"].named_parameters(), fresh.nets["teacher"].parameters()):
+            assert torch.equal(p, q), n

@@ -7,10 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _algo_helpers import tiny  # noqa: E402
+from _algo_helpers import single_and_stacked, tiny  # noqa: E402
 
 from macflow_arena.algos import random_batch  # noqa: E402
-from macflow_arena.algos.seed_stack import SeedStack  # noqa: E402
 from macflow_arena.teams.weights import act_state  # noqa: E402
 
 CASES = [("bc", False, "policy"), ("bc", True, "policy"), ("macflow", False, "student"), ("macflow", True, "student")]
@@ -91,16 +90,7 @@ def test_checkpoints_and_teams_carry_the_average(name, discrete, net):
 
 
 def test_a_seed_stack_averages_each_seed_as_its_single_run():
-    seeds = [0, 4]
-    single = [tiny("macflow", False, seed=s, ema=0.3) for s in seeds]
-    stack = SeedStack([tiny("macflow", False, seed=s, ema=0.3) for s in seeds])
-    g1 = [torch.Generator().manual_seed(50 + s) for s in seeds]
-    g2 = [torch.Generator().manual_seed(50 + s) for s in seeds]
-    for _ in range(3):
-        for a, g in zip(single, g1):
-            a.update(random_batch(a.spec, 16, 1, generator=g))
-        stack.update([random_batch(single[0].spec, 16, 1, generator=g) for g in g2])
-    stack.write_back()
+    single, stack = single_and_stacked("macflow", False, [0, 4], ema=0.3)
     for a, b in zip(single, stack.algos):
         for p, q in zip(a.nets["ema_student"].parameters(), b.nets["ema_student"].parameters()):
             torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4)

@@ -39,10 +39,15 @@ def check_paired(results: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _scale(reference: Mapping[str, float] | None) -> float | None:
+    """Normalized points per return point (a difference of returns scales, it does not shift)."""
     if not reference or "random" not in reference or "expert" not in reference:
         return None
-    span = float(reference["expert"]) - float(reference["random"])
-    return 100.0 / span if span > 0 else None
+    from .evaluate import normalized
+
+    try:
+        return float(normalized(1.0, reference) - normalized(0.0, reference))
+    except ValueError:  # expert <= random: no normalized scale
+        return None
 
 
 def group_difference(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], *, n_boot: int = 4000,
@@ -86,9 +91,6 @@ def group_difference(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, An
 
 
 def paired_difference(a: Mapping[str, Any], b: Mapping[str, Any], **kw) -> dict[str, Any]:
-    """``a`` minus ``b``, two single evaluations on the same episodes (CI over episodes)."""
-    out = group_difference([a], [b], **kw)
-    for k in ("ci95", "normalized_ci95"):  # one seed per side: only the episodes vary
-        if k in out:
-            out[k] = out[k.replace("ci95", "ci95_episodes")]
-    return out
+    """``a`` minus ``b``, two single evaluations on the same episodes (with one seed a side,
+    ``ci95`` resamples the episodes only and equals ``ci95_episodes``)."""
+    return group_difference([a], [b], **kw)
