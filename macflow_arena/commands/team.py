@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   macflow-arena team list
   macflow-arena team info spread-macflow
   macflow-arena team info spread-macflow --card        # print MODEL_CARD.md
+  macflow-arena team retime agents/spread-macflow      # time its decisions again on an idle machine
   macflow-arena play particle/spread --team spread-macflow
 
 A team folder holds weights.safetensors (only what acting needs), config.json
@@ -51,6 +52,14 @@ def add_parser(subparsers) -> None:
     q.add_argument("--overwrite", action="store_true", help="replace an existing team folder")
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="execution option the team keeps, repeatable (macflow: exec_noise=0)")
+    q = sub.add_parser("retime", help="time a team's decisions again on this machine and rewrite its card",
+                       description="Time each team's decisions again (batch 1, one torch thread, as at export) and "
+                                   "rewrite latency_ms in its config.json and MODEL_CARD.md; the weights are kept byte "
+                                   "for byte and the folder is replaced atomically. Run it on an idle machine: export "
+                                   "timed whatever load the machine carried then.")
+    q.add_argument("teams", nargs="+", metavar="NAME", help="team names or team folders (agents/NAME for a shipped one)")
+    q.add_argument("--calls", type=int, default=None, help="timed calls per team (at least and default 200)")
+    q.add_argument("--dry-run", action="store_true", help="print the new timing, write nothing")
     q = sub.add_parser("list", help="user and shipped teams: name, env, algo, score, size")
     q.add_argument("--json", action="store_true", help="print the rows as JSON")
     q = sub.add_parser("info", help="load a team (weights checked) and print its summary")
@@ -68,7 +77,7 @@ def run(args) -> int:
     from ..teams.format import TeamError
 
     try:
-        return {"export": _export, "list": _list, "info": _info}[action](args)
+        return {"export": _export, "list": _list, "info": _info, "retime": _retime}[action](args)
     except TeamError as e:
         raise CommandError(str(e)) from None
 
@@ -99,6 +108,18 @@ def _export(args) -> int:
     cfg = json.loads((out / "config.json").read_text())
     print(f"{cfg['name']}: {out}")
     print(_score_line(cfg.get("eval") or {}))
+    return 0
+
+
+def _retime(args) -> int:
+    _need_torch()
+    from ..teams.retime import retime_team
+
+    for ref in args.teams:
+        before, now = retime_team(ref, calls=args.calls, write=not args.dry_run)
+        was = f"{before['median_ms']:.3f} ms" if before else "none"
+        print(f"{ref}: {now['median_ms']:.3f} ms per decision (median, batch 1, {now['device']}, {now['threads']} "
+              f"thread(s); p90 {now['p90_ms']:.3f}); the card said {was}" + (" (dry run: not written)" if args.dry_run else ""))
     return 0
 
 

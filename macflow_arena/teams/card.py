@@ -218,8 +218,9 @@ def model_card(cfg: Mapping[str, Any]) -> str:
     lines += ["", "## Latency", "",
               f"One decision for the whole team (batch 1) on {lat['device'].upper()} with {lat['threads']} torch thread(s): "
               f"median {lat['median_ms']:.3f} ms (p10 {lat['p10_ms']:.3f}, p90 {lat['p90_ms']:.3f}) over "
-              f"{lat['calls']} timed calls after {lat['warmup']} warm-up calls (torch {lat['torch_version']}).", "",
-              "## Versions", "",
+              f"{lat['calls']} timed calls after {lat['warmup']} warm-up calls (torch {lat['torch_version']})"
+              + (f"; timed again {lat['timed']} (`macflow-arena team retime`)." if lat.get("timed") else ", timed at export."),
+              "", "## Versions", "",
               f"macflow-arena {cfg['package_version']}, torch {cfg['torch_version']}, exported {cfg['created']}.",
               f"Weights: `weights.safetensors` ({', '.join(cfg['act_nets'])}; no optimizer state), config: `config.json`.", ""]
     return "\n".join(lines)
