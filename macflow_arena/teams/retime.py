@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .format import CARD, CONFIG, TeamError, read_config, write_folder
+from .format import CARD, CONFIG, TeamError, write_folder
 
 
 def retime_team(ref, *, calls: int | None = None, write: bool = True) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -35,7 +35,7 @@ def retime_team(ref, *, calls: int | None = None, write: bool = True) -> tuple[d
     team = _load_folder(Path(path), "cpu")
     new = measure_latency(team.algo, team.env_id, calls=calls or MIN_CALLS)
     new["timed"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    cfg = read_config(path)
+    cfg = dict(team.card)  # the folder's config.json as _load_folder read and checked it
     old = cfg.get("latency_ms")
     if write:
         cfg["latency_ms"] = new
