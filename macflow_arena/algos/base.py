@@ -53,6 +53,13 @@ def config_from_dict(cls, data: dict[str, Any]):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
+def saved_config(cls, data: dict[str, Any]):
+    """``config_from_dict`` for a config read back from a run or a team: a field the save
+    predates takes the value that run was trained with (``cls.SAVED_BEFORE``), not today's default."""
+    legacy = {k: v for k, v in getattr(cls, "SAVED_BEFORE", {}).items() if k not in data}
+    return config_from_dict(cls, {**data, **legacy})
+
+
 def config_to_dict(cfg) -> dict[str, Any]:
     return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
 

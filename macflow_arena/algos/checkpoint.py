@@ -31,7 +31,7 @@ from .. import __version__
 from ..integrity import safetensors_frame as sf
 from ..integrity import weights_digest as wd
 from ..integrity.safetensors_frame import DTYPES, MAX_HEADER, META_KEY, REFUSED_SUFFIXES  # noqa: F401
-from .base import Algorithm, StateDictError, TeamSpec, config_from_dict, config_to_dict
+from .base import Algorithm, StateDictError, TeamSpec, config_to_dict, saved_config
 
 FORMAT = "macflow-arena/checkpoint"
 FORMAT_VERSION = 1
@@ -168,7 +168,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
         cc.check_spec(meta.get("spec"), "spec")
         cc.check_algo_config(cls.Config, meta.get("config"), "config")
         saved = TeamSpec(**meta["spec"])
-        config = config_from_dict(cls.Config, meta["config"])
+        config = saved_config(cls.Config, meta["config"])
         expected = cc.expected_shapes(cls, saved, config, "config")
     except (KeyError, TypeError, ValueError) as e:
         _fail(path, f"bad spec or config in the metadata ({e})")

@@ -9,6 +9,7 @@ execution is centralized (``centralized_execution`` is True).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -31,9 +32,18 @@ class FlowBCConfig:
                                  "flow from x0 = 0, which lands on the data's median action: on epsilon-random "
                                  "data the expert's, where MSE BC shrinks to the mean; 1: sample the learned "
                                  "distribution)")
+    source_std: float = opt(3.0, "std of the flow's source noise x0 (training; execution draws x0 with std "
+                                        "exec_noise x this): above the actions' scale it shifts the flow's time "
+                                        "toward the noise, where x_t says little about x1 and the field must read "
+                                        "the observation (spread expert, quality.md session 24)")
+
+    # runs saved before a field existed were trained with this value of it (``saved_config``)
+    SAVED_BEFORE: ClassVar[dict] = {"source_std": 1.0}
 
     def __post_init__(self):
         check_choice(self, "teacher", ("joint", "per_agent"))
+        if not self.source_std > 0:
+            raise ValueError(f"FlowBCConfig.source_std must be > 0, got {self.source_std}")
         check_choice(self, "flow_target", FLOW_TARGETS)
         if self.flow_steps < 1:
             raise ValueError("FlowBCConfig.flow_steps must be >= 1")
@@ -62,7 +72,7 @@ class FlowBC(Algorithm):
         o = self.with_id(b.obs[:, :-1])
         w = b.mask[..., None] * b.alive[:, :-1]
         x1 = one_hot(b.actions, A) if s.discrete else b.actions
-        x0 = self.randn(B, T, N, A)
+        x0 = self.randn(B, T, N, A) * self.config.source_std
         tau = self.rand(B, T, N if self.config.teacher == "per_agent" else 1, 1)
         loss = flow_matching_loss(self.nets["teacher"], o, x1, x0, tau, w, self.config.flow_target)
         return loss, {"actor/flow_loss": loss}
@@ -72,7 +82,8 @@ class FlowBC(Algorithm):
         obs = self._obs_in(obs)
         avail = self._avail_in(avail, obs)
         x0 = torch.randn((obs.shape[0], self.spec.n_agents, self.spec.action_dim), generator=generator, device=self.device)
-        if self.config.exec_noise != 1.0:
-            x0 = x0 * self.config.exec_noise
+        scale = self.config.exec_noise * self.config.source_std
+        if scale != 1.0:
+            x0 = x0 * scale
         x = euler(self.nets["teacher"], self.with_id(obs), x0, self.config.flow_steps, self.config.flow_target)
         return masked_argmax(x, avail) if self.spec.discrete else x.clamp(-1, 1)

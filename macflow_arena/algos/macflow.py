@@ -114,6 +114,8 @@ class MACFlowConfig:
                             "low); 'safe' (the centre scores its heads' max, the others their min: a candidate "
                             "replaces the centre only where every head prefers it)")
     flow_target: str = opt("x1", FLOW_TARGET_HELP)
+    source_std: float = opt(1.0, "std of the teacher flow's source noise: it trains from x0 ~ N(0, this^2) and "
+                                 "its sampler starts from this x the students' noise z (flowbc's default is 3)")
     ema: float = opt(0.0, EMA_HELP.replace("policy's", "students'"))
     exec_noise: float = opt(0.0, "execution only: scale of the noise z fed to the students (0, default: the "
                                  "deterministic centre, which drops the data's noise; 1: sample the learned joint "
@@ -146,6 +148,8 @@ class MACFlowConfig:
                              f"{self.filter_floor} with centre_filter={self.centre_filter!r}")
         if self.flow_steps < 1:
             raise ValueError("MACFlowConfig.flow_steps must be >= 1")
+        if not self.source_std > 0:
+            raise ValueError(f"MACFlowConfig.source_std must be > 0, got {self.source_std}")
         if not self.flow_weight >= 0:
             raise ValueError(f"MACFlowConfig.flow_weight must be >= 0, got {self.flow_weight}")
         if self.flow_weight == 0 and not (self.centre_fraction == 1 and self.centre_target == "data"):
@@ -293,6 +297,8 @@ class MACFlow(Algorithm):
         # Teacher: flow-matching BC of the (joint) action.
         x1 = one_hot(b.actions, A) if s.discrete else b.actions
         x0 = self.randn(B, T, N, A)
+        if c.source_std != 1.0:
+            x0 = x0 * c.source_std
         tau = self.rand(B, T, N if c.teacher == "per_agent" else 1, 1)
         if c.flow_weight:
             mem_t = nets["teacher"].encode(o_t)  # shared with the Euler sampler below
@@ -308,6 +314,8 @@ class MACFlow(Algorithm):
             zs = torch.cat([z.new_zeros(n_centre, T, N, A), z[n_centre:]])
             if c.centre_target == "centre":  # the teacher's path from the centre (else: from the row's draw)
                 z = zs
+        if c.source_std != 1.0:  # the teacher's start; the students read z itself
+            z = z * c.source_std
         mem_s = nets["student"].memory(ok)  # shared with the pick term's candidates and centre
         mu = nets["student"](ok, self.z_in(zs), mem=mem_s)
         if n_centre and c.centre_target == "data":

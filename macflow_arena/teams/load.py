@@ -176,7 +176,7 @@ def _need_torch(what: str) -> None:
 
 
 def _load_folder(folder: Path, device: str) -> Team:
-    from ..algos.base import TeamSpec, config_from_dict
+    from ..algos.base import TeamSpec, saved_config
     from ..algos.registry import get
     from .format import WEIGHTS
     from .weights import load_act_weights
@@ -190,7 +190,7 @@ def _load_folder(folder: Path, device: str) -> Team:
         cc.check_spec(cfg["spec"], "spec")
         cc.check_algo_config(cls.Config, cfg["algo_config"], "algo_config")
         spec = TeamSpec(**cfg["spec"])
-        config = config_from_dict(cls.Config, cfg["algo_config"])
+        config = saved_config(cls.Config, cfg["algo_config"])
         expected = cc.expected_shapes(cls, spec, config, "algo_config")
         if expected is not None:  # a team ships only the act nets
             expected = {k: v for k, v in expected.items() if k.split(".", 1)[0] in tuple(cls.act_nets)}

@@ -83,10 +83,12 @@ def load_act_weights(path: Path, algo: Algorithm, team: str) -> dict[str, Any]:
     except CheckpointError as e:
         raise TeamError(f"team {team!r}: {e}") from None
     expect = weights_meta(algo)
-    if isinstance(meta.get("config"), dict):  # a field added after the export is at its default in both
-        defaults = {f.name: f.default for f in dataclasses.fields(algo.config)}
+    if isinstance(meta.get("config"), dict):  # a field added after the export: at its default, or at the
+        defaults = {f.name: f.default for f in dataclasses.fields(algo.config)}  # value runs before it had
+        before = getattr(type(algo.config), "SAVED_BEFORE", {})
         expect["config"] = {k: v for k, v in expect["config"].items()
-                            if k in meta["config"] or k not in defaults or _norm(v) != _norm(defaults[k])}
+                            if k in meta["config"] or k not in defaults
+                            or _norm(v) not in (_norm(defaults[k]), _norm(before.get(k, defaults[k])))}
     for key in ("algo", "spec", "config", "act_nets"):
         if _norm(meta.get(key)) != _norm(expect[key]):
             raise TeamError(f"team {team!r}: {path.name} and config.json disagree on {key} "
