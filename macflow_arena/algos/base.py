@@ -65,11 +65,14 @@ def config_to_dict(cfg) -> dict[str, Any]:
 
 
 def resolve_config(cfg, spec: TeamSpec):
-    """Fill the ``None`` (auto) fields that depend on the action space."""
+    """Fill the ``None`` (auto) fields that depend on the action space (and those a config's own
+    ``auto_fields()`` derives from its other fields)."""
     auto = {
         "gamma": 0.99 if spec.discrete else 0.995,
         "alpha": 3.0 if spec.discrete else 30.0,
     }
+    if hasattr(cfg, "auto_fields"):
+        auto.update(cfg.auto_fields())
     names = config_fields(type(cfg))
     fill = {k: v for k, v in auto.items() if k in names and getattr(cfg, k) is None}
     return dataclasses.replace(cfg, **fill) if fill else cfg
