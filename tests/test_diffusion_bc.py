@@ -1,7 +1,7 @@
 """Diffusion BC (``diffusion`` with eta=0; quality.md session 24).
 
 With its Q term off nothing reads the critic, so neither it nor the 100-step chain of its TD target
-runs (13.6 ms per update against 280 ms, `benchmarks/train_speed.py`). Its ``None`` defaults then
+runs (14.2 ms per update against 342 ms, `benchmarks/results/train_speed_cpu_diffusion_bc.md`). Its ``None`` defaults then
 take the recipe that reaches BC on spread expert (x0 target, noise 3x the actions, lr 3e-3);
 with the Q term they stay Diffusion-QL's (eps target, noise ratio 1, lr 3e-4).
 """
