@@ -29,7 +29,7 @@ MAX_STR = 4096
 SPEC_RANGES = {"n_agents": (1, 1024), "obs_dim": (1, 1 << 20), "action_dim": (1, 1 << 16), "state_dim": (0, 1 << 22)}
 # Algorithm config fields (any algorithm): (low, high, low_open)
 ALGO_FLOAT = {"lr": (0.0, 1.0, True), "teacher_lr": (0.0, 1.0, True), "gamma": (0.0, 1.0, False),
-              "tau": (0.0, 1.0, False), "exec_noise": (0.0, 1e3, False), "source_std": (0.0, 1e3, True), "alpha": (0.0, 1e6, False), "eta": (0.0, 1e6, False),
+              "tau": (0.0, 1.0, False), "exec_noise": (0.0, 1e3, False), "source_std": (0.0, 1e3, True), "noise_ratio": (0.0, 1e3, True), "alpha": (0.0, 1e6, False), "eta": (0.0, 1e6, False),
               "cql_alpha": (0.0, 1e6, False), "policy_noise": (0.0, 1e3, False), "noise_clip": (0.0, 1e3, False)}
 ALGO_INT = {"ensemble": (1, 64), "exec_candidates": (1, 256), "flow_steps": (1, 10_000), "steps": (1, 10_000),
             "policy_delay": (1, 10_000)}
