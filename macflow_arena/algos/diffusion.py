@@ -69,7 +69,6 @@ class DiffusionConfig:
         if self.steps < 2:
             raise ValueError("DiffusionConfig.steps must be >= 2")
 
-
     # runs saved before these fields existed were trained with these values (``saved_config``)
     SAVED_BEFORE: ClassVar[dict] = {"target": "eps", "noise_ratio": 1.0}
 
@@ -132,11 +131,10 @@ class Diffusion(Algorithm):
         x = self.randn(*o.shape[:-1], self.spec.action_dim, generator=generator)
         if self.config.exec_noise != 1.0:
             x = x * self.config.exec_noise
-        ddim = self.config.sampler == "ddim"
+        ddim, lim = self.config.sampler == "ddim", 1 / self.config.noise_ratio
         for k in reversed(range(K)):
             c0, ck, var, sa = self._post[k]
             out = net.forward_h(h, x, x.new_full((*x.shape[:-2], 1, 1), (k + 1) / K))
-            lim = 1 / self.config.noise_ratio
             if self.config.target == "x0":
                 x0 = out.clamp(-lim, lim)
                 eps = (x - sa * x0) / math.sqrt(1 - sa * sa)

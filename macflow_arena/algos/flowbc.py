@@ -33,9 +33,9 @@ class FlowBCConfig:
                                  "data the expert's, where MSE BC shrinks to the mean; 1: sample the learned "
                                  "distribution)")
     source_std: float = opt(3.0, "std of the flow's source noise x0 (training; execution draws x0 with std "
-                                        "exec_noise x this): above the actions' scale it shifts the flow's time "
-                                        "toward the noise, where x_t says little about x1 and the field must read "
-                                        "the observation (spread expert, quality.md session 24)")
+                                 "exec_noise x this): above the actions' scale it shifts the flow's time toward "
+                                 "the noise, where x_t says little about x1 and the field must read the "
+                                 "observation (spread expert, quality.md session 24)")
 
     # runs saved before a field existed were trained with this value of it (``saved_config``)
     SAVED_BEFORE: ClassVar[dict] = {"source_std": 1.0}
