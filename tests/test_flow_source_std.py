@@ -1,7 +1,7 @@
 """flowbc's source noise scale (``source_std``, 3 by default; quality.md session 24).
 
 The flow runs from x0 ~ N(0, source_std^2) to the action: above the actions' scale the
-field must read the observation for most of the flow's time (spread expert 81.8 -> 87+ over
+field must read the observation for most of the flow's time (spread expert 81.8 -> 86.4 over
 five seeds at 10,000 updates). Runs and teams saved before the field existed were trained
 with 1 and load with 1.
 """

@@ -53,11 +53,15 @@ def config_from_dict(cls, data: dict[str, Any]):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
+def with_saved_before(cls, data: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with the fields its save predates at the values that run was trained with
+    (``cls.SAVED_BEFORE``), not today's defaults."""
+    return {**{k: v for k, v in getattr(cls, "SAVED_BEFORE", {}).items() if k not in data}, **data}
+
+
 def saved_config(cls, data: dict[str, Any]):
-    """``config_from_dict`` for a config read back from a run or a team: a field the save
-    predates takes the value that run was trained with (``cls.SAVED_BEFORE``), not today's default."""
-    legacy = {k: v for k, v in getattr(cls, "SAVED_BEFORE", {}).items() if k not in data}
-    return config_from_dict(cls, {**data, **legacy})
+    """``config_from_dict`` for a config read back from a run or a team (``with_saved_before``)."""
+    return config_from_dict(cls, with_saved_before(cls, data))
 
 
 def config_to_dict(cfg) -> dict[str, Any]:

@@ -184,16 +184,12 @@ class Diffusion(Algorithm):
         a = b.actions / c.noise_ratio if c.noise_ratio != 1.0 else b.actions
         xk = ab.sqrt() * a + (1 - ab).sqrt() * eps
         out = self.nets["denoiser"](o_t, xk, (k + 1).float() / c.steps)
-        if c.target == "x0":
-            bc = masked_mean(((out - a) ** 2).mean(-1), w)
-            a0 = out
-        else:
-            bc = masked_mean(((out - eps) ** 2).mean(-1), w)
-            a0 = (xk - (1 - ab).sqrt() * out) / ab.sqrt()
-        a0 = (a0 * c.noise_ratio).clamp(-1, 1)  # the action estimate the Q term scores
+        bc = masked_mean(((out - (a if c.target == "x0" else eps)) ** 2).mean(-1), w)
         total = critic_loss + bc
         metrics["actor/bc_loss"] = bc
-        if c.eta > 0:
+        if c.eta > 0:  # the Q term scores the one-step action estimate
+            a0 = out if c.target == "x0" else (xk - (1 - ab).sqrt() * out) / ab.sqrt()
+            a0 = (a0 * c.noise_ratio).clamp(-1, 1)
             q_pi = mix(self.nets["critic"](o_t, a0, frozen=True, mem=rows(mem)).mean(0), alive_t, "mean")
             q_loss = -c.eta * masked_mean(q_pi, b.mask) / masked_mean(q_pi.abs(), b.mask).detach().clamp_min(1e-8)
             total = total + q_loss

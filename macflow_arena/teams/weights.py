@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..algos.base import Algorithm, config_to_dict
+from ..algos.base import Algorithm, config_to_dict, with_saved_before
 from ..algos.checkpoint import META_KEY, CheckpointError, _import_safetensors, read_tagged
 from .format import CONFIG, TEAM_FIX, WEIGHTS_FORMAT, WEIGHTS_VERSION, TeamError
 
@@ -82,17 +82,16 @@ def load_act_weights(path: Path, algo: Algorithm, team: str) -> dict[str, Any]:
                                     companion=Path(path).parent / CONFIG, fix=TEAM_FIX)
     except CheckpointError as e:
         raise TeamError(f"team {team!r}: {e}") from None
-    expect = weights_meta(algo)
-    if isinstance(meta.get("config"), dict):  # a field added after the export: at its default, or at the
-        defaults = {f.name: f.default for f in dataclasses.fields(algo.config)}  # value runs before it had
-        before = getattr(type(algo.config), "SAVED_BEFORE", {})
+    expect, got = weights_meta(algo), dict(meta)
+    if isinstance(got.get("config"), dict):  # a field added after the export is at its default in both
+        got["config"] = with_saved_before(type(algo.config), got["config"])  # (or what runs before it had)
+        defaults = {f.name: f.default for f in dataclasses.fields(algo.config)}
         expect["config"] = {k: v for k, v in expect["config"].items()
-                            if k in meta["config"] or k not in defaults
-                            or _norm(v) not in (_norm(defaults[k]), _norm(before.get(k, defaults[k])))}
+                            if k in got["config"] or k not in defaults or _norm(v) != _norm(defaults[k])}
     for key in ("algo", "spec", "config", "act_nets"):
-        if _norm(meta.get(key)) != _norm(expect[key]):
+        if _norm(got.get(key)) != _norm(expect[key]):
             raise TeamError(f"team {team!r}: {path.name} and config.json disagree on {key} "
-                            f"({meta.get(key)!r} vs {expect[key]!r}); the folder is mixed up, export it again")
+                            f"({got.get(key)!r} vs {expect[key]!r}); the folder is mixed up, export it again")
     ref = act_state(algo)
     missing, extra = sorted(set(ref) - set(tensors)), sorted(set(tensors) - set(ref))
     if missing or extra:
