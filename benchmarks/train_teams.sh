@@ -25,7 +25,7 @@ TEAMS=(
   "spread-macflow particle/spread medium macflow 2500 --compile on --set alpha=0.03 --set lr=0.003"
   "tag-macflow particle/tag medium macflow 2500 --compile on --shaping prey:10 --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data --set centre_loss=l1 --set centre_filter=advantage --set filter_floor=0.1 --set q_weight=0 --set tau=0.05 --set n_step=5"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
-  "3m-macflow skirmish/3m medium macflow 2500"
+  "3m-macflow skirmish/3m medium macflow 2500 --compile on --set alpha=0.03 --set lr=0.003"
   "2s3z-macflow skirmish/2s3z medium-replay macflow 2500 --compile on --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data"
 )
 train_one() {
