@@ -59,8 +59,9 @@ class MACFlowConfig:
     alpha: float | None = opt(None, "distillation weight against the normalised Q term; None = 30 continuous "
                                     "(measured on spread expert; the paper's 1.0 lets Q dominate), 3.0 discrete. "
                                     "On data that is mostly noise the Q term should be in charge: alpha=0.03 with "
-                                    "lr=0.003 scores 92 on spread medium, 78 on medium-replay, five seeds "
-                                    "(benchmarks/quality.md, session 25)")
+                                    "lr=0.003 scores 92 on spread medium, 78 on medium-replay, 103.5 on 3m medium, "
+                                    "five seeds (benchmarks/quality.md, sessions 25-26); never on noiseless expert "
+                                    "data (spread expert: 8)")
     flow_steps: int = opt(10, "Euler steps K of the teacher for distillation targets")
     teacher: str = opt("joint", "'joint': transformer over agent tokens; 'per_agent': shared MLP (official code)")
     noise: str = opt("shared", "'shared': students see the joint noise z (agreed seed); 'private': z_i (paper)")
