@@ -21,6 +21,8 @@ EXAMPLES = """examples:
   macflow-arena train skirmish/3m --dataset skirmish-3m-v0-expert --set alpha=3.0 --eval-every 2000
   macflow-arena train particle/spread --dataset particle-spread-v0-expert --algo bc --seeds 0-4
   macflow-arena train --resume particle-spread-macflow-particle-spread-v0-expert-s0 --steps 40000
+  macflow-arena train particle/spread --dataset particle-spread-v0-medium --recipe noisy --compile on --steps 2500
+  macflow-arena train --list-recipes
   macflow-arena train --algo macflow --list-options
   torchrun --nproc_per_node=2 -m macflow_arena train particle/spread --dataset ... --device cpu
 
@@ -54,6 +56,10 @@ def add_parser(subparsers) -> None:
                            help=f"{helptext}" + (f" (default {default})" if default not in (None, "") else ""))
     p.add_argument("--set", dest="set", action="append", default=[], metavar="NAME=VALUE",
                    help="algorithm config override, repeatable (e.g. --set alpha=3.0 --set hidden=256,256)")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="a measured MAC-Flow option set by the kind of data: noisy, data, regress, filter "
+                        "(--list-recipes says which suits what; a --set next to it wins)")
+    p.add_argument("--list-recipes", action="store_true", help="list MAC-Flow's recipes with their scores and exit")
     p.add_argument("--seeds", metavar="SEEDS",
                    help="train several seeds in this process (e.g. 0-4 or 0,2,7), one run folder each "
                         "(-s<seed> appended to --name/--out, or {seed} in them); replaces --seed")
@@ -102,8 +108,14 @@ def run(args) -> int:
             raise CommandError(str(e.args[0])) from None
     if args.list_options:
         return _list_options(args.algo)
+    from ..algos import recipes
+
+    if args.list_recipes:
+        print(recipes.describe())
+        return 0
     try:
-        overrides = parse_overrides(args.set, get(args.algo).Config)
+        sets = (recipes.recipe_sets(args.recipe, args.algo) if args.recipe else []) + args.set
+        overrides = parse_overrides(sets, get(args.algo).Config)
     except ValueError as e:
         raise CommandError(str(e)) from None
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "overrides"}
@@ -116,6 +128,9 @@ def run(args) -> int:
                            "particle-spread-v0-expert`), or --resume RUN")
     from ..train import distributed
 
+    if args.resume is not None and (args.recipe or args.set):
+        raise CommandError("--resume continues a run with the options it was started with (its config.json): "
+                           "drop --recipe/--set, or start a new run with them")
     if args.seeds is not None and args.resume is not None:
         raise CommandError("--seeds with --resume: resume each seed's run folder on its own (train --resume RUN)")
     try:
