@@ -10,6 +10,7 @@
 # recording, where the data mixes qualities (on medium both methods are at the ceiling: benchmarks/quality.md,
 # "Where the targets stand"); the shipped 2s3z-macflow runs (session 12) predate `target_noise`, and
 # `--set target_noise=1` reproduces them exactly (the default's targets score 99.0 against 98.7 on seed 0).
+# The MAC-Flow lines name their recipes (`macflow-arena train --list-recipes` prints each one's --set options).
 # Two trainings run at a time (one torch thread each); a finished run is skipped.
 set -euo pipefail
 SEEDS=("${@:-0}")
@@ -22,11 +23,11 @@ TEAMS=(
   "cover-bc particle/cover expert-dart0.3 bc 3000 --start-fraction 0.25"
   "3m-bc skirmish/3m medium bc 10000"
   "2s3z-bc skirmish/2s3z medium-replay bc 2500"
-  "spread-macflow particle/spread medium macflow 2500 --compile on --set alpha=0.03 --set lr=0.003"
-  "tag-macflow particle/tag medium macflow 2500 --compile on --shaping prey:10 --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data --set centre_loss=l1 --set centre_filter=advantage --set filter_floor=0.1 --set q_weight=0 --set tau=0.05 --set n_step=5"
+  "spread-macflow particle/spread medium macflow 2500 --compile on --recipe noisy"
+  "tag-macflow particle/tag medium macflow 2500 --compile on --shaping prey:10 --recipe filter"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
-  "3m-macflow skirmish/3m medium macflow 2500 --compile on --set alpha=0.03 --set lr=0.003"
-  "2s3z-macflow skirmish/2s3z medium-replay macflow 2500 --compile on --set student_lr=0.003 --set centre_fraction=1.0 --set centre_target=data"
+  "3m-macflow skirmish/3m medium macflow 2500 --compile on --recipe noisy"
+  "2s3z-macflow skirmish/2s3z medium-replay macflow 2500 --compile on --recipe data"
 )
 train_one() {
   local team=$1 env=$2 level=$3 algo=$4 steps=$5 seed=$6
