@@ -7,7 +7,8 @@ seeds and write a markdown table of normalized scores (mean and 95% CI over seed
 An algorithm may carry config overrides as a variant: ``macflow:alpha=100`` or
 ``macflow:teacher=per_agent,noise=private`` (a column of its own); ``train.NAME=VALUE``
 sets a trainer option instead (``bc:train.encoder=flat`` trains with ``--encoder flat``;
-``macflow:train.time_limit=600`` ends each run at 10 minutes of updates, evaluated at the step it reached). Runs are kept
+``macflow:train.time_limit=600`` ends each run at 10 minutes of updates, evaluated at the step it reached;
+``macflow:train.recipe=noisy`` trains with ``--recipe noisy``, ``train --list-recipes``). Runs are kept
 under ``--runs`` (default ``$MACFLOW_ARENA_HOME/runs/quality``), one folder per
 (env, dataset, variant, seed); a finished run is not trained again, so the script
 can be stopped and resumed, and several invocations (say one per dataset, each

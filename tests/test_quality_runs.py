@@ -61,3 +61,12 @@ def test_the_paired_table_reads_each_runs_per_episode_returns(quality, tmp_path)
     row = next(line for line in lines if line.startswith("| expert"))
     assert row == "| expert | +10.00 [+10.00, +10.00] (4) |"  # the shift, with the shared luck gone
     assert "`bc`" in "\n".join(lines)
+
+
+def test_a_variant_names_a_recipe_as_a_trainer_option(quality):
+    algo, sets = quality.parse_variant("macflow:train.recipe=noisy,student_lr=0.001")
+    job = {"env": "particle/spread", "dataset": "d", "algo": algo, "preset": "small", "steps": 10, "device": "cpu",
+           "eval_episodes": 4, "sets": sets}
+    cmd = quality.train_cmd(job, [0], "out")
+    assert cmd[cmd.index("--recipe") + 1] == "noisy"
+    assert cmd[cmd.index("--set") + 1] == "student_lr=0.001"
