@@ -69,3 +69,26 @@ def test_list_recipes_names_each_with_its_options(capsys):
     out = capsys.readouterr().out
     for r in RECIPES.values():
         assert f"  {r.name}: --set " + " --set ".join(r.sets) in out
+
+
+@pytest.mark.parametrize("name", [n for n, r in sorted(RECIPES.items()) if "flow_weight=0" in r.sets])
+@pytest.mark.parametrize("discrete", [False, True], ids=["cont", "disc"])
+def test_a_recipe_without_the_teacher_loss_trains_the_same_students(name, discrete):
+    """The recipes whose students learn the recorded actions turn the unread teacher's loss off: with it on
+    the students and critics come out bit-identical (the scores measured with it on stand)."""
+    from macflow_arena.algos import random_batch
+
+    overrides = parse_overrides(recipe_sets(name, "macflow"), MACFlowConfig)
+    runs = []
+    for flow_weight in (0.0, 1.0):
+        algo = make("macflow", DISC if discrete else CONT, "small", seed=3, hidden=(16, 16), flow_steps=2,
+                    **{**overrides, "flow_weight": flow_weight})
+        g = torch.Generator().manual_seed(7)
+        for _ in range(3):
+            algo.update(random_batch(algo.spec, 16, 2, generator=g))
+        runs.append(algo)
+    fresh = make("macflow", DISC if discrete else CONT, "small", seed=3, hidden=(16, 16), flow_steps=2, **overrides)
+    for net in ("student", "critic"):
+        for (n, a), b in zip(runs[0].nets[net].named_parameters(), runs[1].nets[net].parameters()):
+            assert torch.equal(a, b), f"{net}.{n}"
+        assert any(not torch.equal(a, b) for a, b in zip(runs[0].nets[net].parameters(), fresh.nets[net].parameters()))
