@@ -29,8 +29,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            use="data with many random or poor actions and a dense reward (medium, medium-replay)",
            avoid="noiseless expert data (spread expert 7.9, seed 0); 2s3z, whose critics cannot rank the "
                  "script's alternatives (medium-replay 75.9, seed 0); tag's sparse reward (use 'filter')",
-           measured="spread medium 92.2, medium-replay 78.3 (87.6 at 5,000 updates); 3m medium 103.5, "
-                    "medium-replay 103.3 (2,500 updates; sessions 25-26)"),
+           measured="spread medium 97.5, medium-replay 87.6 (5,000 updates; 92.2 and 78.3 at 2,500); 3m medium "
+                    "103.5, medium-replay 103.3 (2,500 updates; sessions 25-26)"),
     Recipe("data", _DATA,
            use="expert data with a dense reward (spread, 3m, 2s3z), and 2s3z at every quality: the "
                "students learn the recorded actions, the Q term nudges",
