@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   macflow-arena train skirmish/3m --dataset skirmish-3m-v0-expert --set alpha=3.0 --eval-every 2000
   macflow-arena train particle/spread --dataset particle-spread-v0-expert --algo bc --seeds 0-4
   macflow-arena train --resume particle-spread-macflow-particle-spread-v0-expert-s0 --steps 40000
-  macflow-arena train particle/spread --dataset particle-spread-v0-medium --recipe noisy --compile on --steps 2500
+  macflow-arena train particle/spread --dataset particle-spread-v0-medium --recipe noisy --compile on --steps 5000
   macflow-arena train --list-recipes
   macflow-arena train --algo macflow --list-options
   torchrun --nproc_per_node=2 -m macflow_arena train particle/spread --dataset ... --device cpu
