@@ -24,7 +24,7 @@ TEAMS=(
   "3m-bc skirmish/3m medium bc 10000"
   "2s3z-bc skirmish/2s3z medium-replay bc 2500"
   "spread-macflow particle/spread medium macflow 5000 --compile on --recipe noisy"
-  "tag-macflow particle/tag medium macflow 2500 --compile on --shaping prey:10 --recipe filter"
+  "tag-macflow particle/tag medium macflow 10000 --compile on --shaping prey:10 --recipe filter"
   "cover-macflow particle/cover expert-dart0.3 macflow 6000 --start-fraction 0.25 --set student_lr=0.003"
   "3m-macflow skirmish/3m medium macflow 2500 --compile on --recipe noisy"
   "2s3z-macflow skirmish/2s3z medium-replay macflow 2500 --compile on --recipe data"
