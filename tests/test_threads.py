@@ -37,13 +37,13 @@ def test_train_and_eval_commands_use_one_thread_by_default(tmp_path, monkeypatch
     seen = []
     from macflow_arena.algos import bc
 
-    real = bc.BC.update
+    real = bc.BC.update_device
 
     def spy(self, batch):
         seen.append(torch.get_num_threads())
         return real(self, batch)
 
-    monkeypatch.setattr(bc.BC, "update", spy)
+    monkeypatch.setattr(bc.BC, "update_device", spy)
     old = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

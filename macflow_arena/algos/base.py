@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ..team_spec import TeamSpec  # noqa: F401 - re-exported; it lives in the torch-free team_spec
 from .batch import Batch
+from .device_step import DeviceStep, skip_step_if
 
 
 class StateDictError(ValueError):
@@ -375,6 +376,39 @@ class Algorithm:
         """One gradient step on ``batch``; returns float metrics. Raises
         FloatingPointError (and does not step) on a non-finite loss or gradient."""
         batch = self.prepare(batch)
+        names, keys, vals = self._backward(batch)
+        out = dict(zip(keys, vals.tolist()))
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            where = [n for n, p in self.nets.named_parameters() if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+            raise FloatingPointError(f"{self.name}: non-finite {bad}" + (f" (gradients of {where[:5]})" if where else ""))
+        for k in names:
+            self.optimizers[k].step()
+        self.end_step()
+        self.step += 1
+        return out
+
+    def update_device(self, batch: Batch) -> DeviceStep:
+        """``update`` without a host sync: the batch's value checks, the losses, the gradient norm and
+        the optimizer step all stay on the device, and the metrics come back unread
+        (``device_step.read_steps`` reads many updates at once). Where a value check fails or a loss
+        or gradient is not finite, the optimizer step is skipped on the device (the fused Adam's
+        ``found_inf``: no weight or moment moves) and ``read_steps`` raises BatchError or
+        FloatingPointError naming it. The targets' Polyak step still runs (towards unchanged weights)."""
+        batch = batch.to(self.device)
+        checks, flags = batch.value_checks(self.spec)
+        names, keys, vals = self._backward(batch)
+        bad = flags.any() | ~torch.isfinite(vals).all()
+        for k in names:
+            skip_step_if(self.optimizers[k], bad)
+        self.end_step()
+        self.step += 1
+        return DeviceStep(self.name, self.step, keys, vals, checks, flags)
+
+    def _backward(self, batch: Batch) -> tuple[list[str], list[str], Tensor]:
+        """Losses and gradients of one update on a checked batch: the active optimizers, the
+        metric names (the losses' own, ``loss/total``, ``grad/norm``) and their values as one
+        float32 vector on the device."""
         names = self.active_optimizers()
         with self.autocast():
             total, metrics = self.losses(batch)
@@ -386,17 +420,8 @@ class Algorithm:
         grads = [p.grad for k in names for g in self.optimizers[k].param_groups for p in g["params"] if p.grad is not None]
         gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else total.new_zeros(())
         keys = list(metrics) + ["loss/total", "grad/norm"]
-        vals = torch.stack([*(v.detach().float() for v in metrics.values()), total.detach().float(), gnorm]).tolist()
-        out = dict(zip(keys, vals))
-        bad = [k for k, v in out.items() if not math.isfinite(v)]
-        if bad:
-            where = [n for n, p in self.nets.named_parameters() if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
-            raise FloatingPointError(f"{self.name}: non-finite {bad}" + (f" (gradients of {where[:5]})" if where else ""))
-        for k in names:
-            self.optimizers[k].step()
-        self.end_step()
-        self.step += 1
-        return out
+        vals = torch.stack([*(v.detach().float() for v in metrics.values()), total.detach().float(), gnorm.float()])
+        return names, keys, vals
 
     def active_optimizers(self) -> list[str]:
         return list(self.optimizers)

@@ -108,6 +108,16 @@ class Batch:
 
     def validate(self, spec: TeamSpec | None = None) -> Batch:
         """Check shapes, dtypes, finiteness and masks; raise BatchError naming the field."""
+        msgs, flags = self.value_checks(spec)
+        for msg, bad in zip(msgs, flags.tolist()):  # one device sync for every value check
+            if bad:
+                raise BatchError(msg)
+        return self
+
+    def value_checks(self, spec: TeamSpec | None = None) -> tuple[list[str], Tensor]:
+        """Check shapes and dtypes (BatchError now, on the host) and return the value checks unread:
+        their messages and a bool tensor on the batch's device, True where one fails. Reading it is
+        the caller's one sync (``validate``), or is left for later (``Algorithm.update_device``)."""
         if not isinstance(self.obs, Tensor) or self.obs.ndim != 4:
             raise BatchError(f"obs must be a [B, T+1, N, D] tensor, got {getattr(self.obs, 'shape', type(self.obs))}")
         B, T1, N, D = self.obs.shape
@@ -149,7 +159,7 @@ class Batch:
                 raise BatchError(f"{name}: expected a torch.Tensor, got {type(v).__name__}")
             if tuple(v.shape) != shape or v.dtype != dtype:
                 raise BatchError(f"{name}: expected {dtype} {shape}, got {v.dtype} {tuple(v.shape)}")
-        # One device sync for every value check: a row of flags, then names.
+        # A row of flags, then names.
         floats = [n for n in ("obs", "actions", "rewards", "terminated", "mask", "alive", "state", "discount") if n in want and want[n][1] == torch.float32]
         checks = {f"{n}: contains NaN or inf": ~torch.isfinite(getattr(self, n)).all() for n in floats}
         for n in ("terminated", "mask", "alive"):
@@ -168,11 +178,7 @@ class Batch:
         if self.discount is not None:
             checks["discount: values outside [0, 1]"] = ((self.discount < 0) | (self.discount > 1)).any()
         checks["terminated: set on a padded step (mask 0)"] = ((self.terminated > 0) & (self.mask == 0)).any()
-        flags = torch.stack(list(checks.values())).tolist()
-        for msg, bad in zip(checks, flags):
-            if bad:
-                raise BatchError(msg)
-        return self
+        return list(checks), torch.stack(list(checks.values()))
 
 
 def random_batch(

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from .base import Algorithm
 from .batch import FIELDS, Batch
+from .device_step import DeviceStep, skip_step_if
 
 
 class SeedStackError(ValueError):
@@ -185,6 +186,34 @@ class SeedStack:
         if len(batches) != self.K:
             raise ValueError(f"{len(batches)} batches for {self.K} seeds")
         batches = [self.host.prepare(b) for b in batches]
+        keys, table, apply = self._grads(batches)
+        out = [dict(zip(keys, row)) for row in table.T.tolist()]  # [K, M]
+        for k, row in enumerate(out):
+            bad = [m for m, v in row.items() if not math.isfinite(v)]
+            if bad:
+                raise FloatingPointError(f"{self.host.name} seed {self.algos[k].seed}: non-finite {bad}")
+        apply(None)
+        return out
+
+    def update_device(self, batches: Sequence[Batch]) -> list[DeviceStep]:
+        """``update`` without a host sync (``Algorithm.update_device``): each seed's metrics come
+        back unread, one ``DeviceStep`` per seed (``device_step.read_steps``); where any seed's batch
+        fails a value check or any seed's loss or gradient is not finite, no seed steps (one fused
+        optimizer step for all) and ``read_steps`` names that seed."""
+        if len(batches) != self.K:
+            raise ValueError(f"{len(batches)} batches for {self.K} seeds")
+        batches = [b.to(self.host.device) for b in batches]
+        checked = [b.value_checks(self.host.spec) for b in batches]
+        keys, table, apply = self._grads(batches)
+        flags = torch.stack([f for _, f in checked])  # [K, C]
+        apply(flags.any() | ~torch.isfinite(table).all())
+        return [DeviceStep(f"{self.host.name} seed {a.seed}", self.host.step, keys, table[:, k], checked[k][0], flags[k])
+                for k, a in enumerate(self.algos)]
+
+    def _grads(self, batches: list[Batch]):
+        """Every seed's losses and gradients: the metric names, their values [M, K] on the device,
+        and ``apply(bad)``, which steps the optimizers (skipped on the device where the 0-d bool
+        ``bad`` is True; None: step) and the targets."""
         draws, unused = self._plan(batches[0])
         per_seed = [[_draw(kind, shape, high, a.gen, a.device) for kind, shape, high in draws] for a in self.algos]
         stacked_draws = [torch.stack([d[j] for d in per_seed]) for j in range(len(draws))]
@@ -197,22 +226,23 @@ class SeedStack:
         norms = torch.stack([grads[n].flatten(1).norm(dim=1) for n in used]) if used else total.new_zeros(1, self.K)
         gnorm = torch.linalg.vector_norm(norms, dim=0)
         keys = list(metrics) + ["loss/total", "grad/norm"]
-        table = torch.stack([*(metrics[k].float() for k in metrics), total.float(), gnorm]).T.tolist()  # [K, M]
-        out = [dict(zip(keys, row)) for row in table]
-        for k, row in enumerate(out):
-            bad = [m for m, v in row.items() if not math.isfinite(v)]
-            if bad:
-                raise FloatingPointError(f"{self.host.name} seed {self.algos[k].seed}: non-finite {bad}")
-        names = self.host.active_optimizers()
-        for o in self.host.optimizers.values():
-            o.zero_grad(set_to_none=True)
-        for n in used:
-            named[n].grad = grads[n]
-        for k in names:
-            self.host.optimizers[k].step()
-        self.host.end_step()
-        self.host.step += 1
-        return out
+        table = torch.stack([*(metrics[k].float() for k in metrics), total.float(), gnorm])  # [M, K]
+
+        def apply(bad: Tensor | None) -> None:
+            names = self.host.active_optimizers()
+            for o in self.host.optimizers.values():
+                o.zero_grad(set_to_none=True)
+            for n in used:
+                named[n].grad = grads[n]
+            for k in names:
+                if bad is None:
+                    self.host.optimizers[k].step()
+                else:
+                    skip_step_if(self.host.optimizers[k], bad)
+            self.host.end_step()
+            self.host.step += 1
+
+        return keys, table, apply
 
     def set_lr(self, fn: Callable[[dict], float]) -> None:
         """Set every parameter group's ``lr`` to ``fn(group)``."""

@@ -25,7 +25,7 @@ import time
 import torch
 
 from .config import TrainConfig
-from .trainer import TrainError, TrainResult, _check_start, _Progress, _Run, get_algo, lr_scale, resolve_device
+from .trainer import READ_EVERY, TrainError, TrainResult, _check_start, _Progress, _Run, get_algo, lr_scale, resolve_device
 
 SEEDS_RE = re.compile(r"^\d+(-\d+)?$")
 MAX_SEEDS = 64
@@ -113,12 +113,14 @@ def train_seeds(cfg: TrainConfig, seeds: list[int], *, stack: str = "auto", log=
 
 
 def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
+    from ..algos.device_step import read_steps
     from ..algos.seed_stack import SeedStack
 
     stack = SeedStack([r.algo for r in runs])
     bar = _Progress(cfg.steps, stack.step, cfg.progress)
     t0, s0, paused = time.perf_counter(), stack.step, 0.0
     out_of_time = False
+    pending: list = []  # updates not read back yet, a DeviceStep per seed each (read every READ_EVERY)
     try:
         while stack.step < cfg.steps and not out_of_time:
             batches = [r.sample() for r in runs]
@@ -126,25 +128,32 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
                 scale = lr_scale(cfg, stack.step)
                 base = runs[0].base_lr
                 stack.set_lr(lambda g: g.get("peak_lr", base) * scale)
-            ms = stack.update(batches)
+            pending.append(stack.update_device(batches))
             step = stack.step
             out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 - paused >= cfg.time_limit
             is_last = step == cfg.steps or out_of_time
-            t_io = time.perf_counter()
             io = any(r.io_due(step, is_last) for r in runs)
-            if io:  # evaluation and checkpoints read each seed's own algorithm
-                stack.write_back()
-            for r, m in zip(runs, ms):
-                r.after_update(m, step, is_last, out_of_time)
-            if io:
-                paused += time.perf_counter() - t_io
-            if step % 10 == 0 or is_last:
-                mean_loss = sum(m["loss/total"] for m in ms) / len(ms)
-                post = {"seeds": str(len(runs)), "loss": f"{mean_loss:.3g}"}
-                evs = [r.result.last_eval for r in runs if r.result.last_eval]
-                if evs:
-                    post["eval"] = f"{sum(e.get('normalized_score', e['return_mean']) for e in evs) / len(evs):.1f}"
-                bar.update(10 if step % 10 == 0 else step % 10, post)
+            if not (len(pending) >= READ_EVERY or is_last or io or (cfg.log_every and step % cfg.log_every == 0)):
+                continue
+            read = read_steps([s for update in pending for s in update])  # one host read, K per update
+            for j, update in enumerate(pending):
+                stp, ms = update[0].step, read[j * len(runs):(j + 1) * len(runs)]
+                last = stp == step
+                t_io = time.perf_counter()
+                if io and last:  # evaluation and checkpoints read each seed's own algorithm
+                    stack.write_back()
+                for r, m in zip(runs, ms):
+                    r.after_update(m, stp, is_last and last, out_of_time and last)
+                if io and last:
+                    paused += time.perf_counter() - t_io
+                if stp % 10 == 0 or (is_last and last):
+                    mean_loss = sum(m["loss/total"] for m in ms) / len(ms)
+                    post = {"seeds": str(len(runs)), "loss": f"{mean_loss:.3g}"}
+                    evs = [r.result.last_eval for r in runs if r.result.last_eval]
+                    if evs:
+                        post["eval"] = f"{sum(e.get('normalized_score', e['return_mean']) for e in evs) / len(evs):.1f}"
+                    bar.update(10 if stp % 10 == 0 else stp % 10, post)
+            pending = []
     finally:
         bar.close()
         for r in runs:

@@ -1,5 +1,5 @@
 """The training loop: dataset on the device once, windows sampled there, one
-``algo.update`` per step, periodic evaluation, atomic checkpoints, exact resume.
+``algo.update_device`` per step (its metrics read every ``READ_EVERY`` updates), periodic evaluation, atomic checkpoints, exact resume.
 
 Run folder (``$MACFLOW_ARENA_HOME/runs/<name>`` or ``--out``)::
 
@@ -33,6 +33,7 @@ import torch
 from .config import RunConfigError, TrainConfig, parse_overrides, read_run_config, resolve_run, runs_dir
 from .data import DeviceDataset, horizon_gamma, load_device_dataset
 
+READ_EVERY = 10  # updates between host reads of the metrics (one sync each; see ``loop``)
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 
 
@@ -482,6 +483,7 @@ class _Run:
             self.bar.update(10 if step % 10 == 0 else step % 10, post)
 
     def loop(self) -> TrainResult:
+        from ..algos.device_step import read_steps
         from . import distributed
 
         cfg, algo, info = self.cfg, self.algo, self.info
@@ -491,14 +493,23 @@ class _Run:
             raise TrainError("--time-limit with several ranks: the ranks would stop at different updates; use --steps")
         self.t0, self.s0 = time.perf_counter(), algo.step
         out_of_time = False
+        pending: list = []  # updates not read back yet (algo.update_device)
         try:
             while algo.step < cfg.steps and not out_of_time:
                 batch = self.sample()
                 self.set_lr(algo.step)
-                m = self.run_update(batch)
+                pending.append(self.run_update(batch))
                 step = algo.step
                 out_of_time = bool(cfg.time_limit) and time.perf_counter() - self.t0 - self.paused >= cfg.time_limit
-                self.after_update(m, step, step == cfg.steps or out_of_time, out_of_time)
+                is_last = step == cfg.steps or out_of_time
+                # One host read per READ_EVERY updates, and before anything reads the weights
+                # (held-out loss at a log step, evaluation, checkpoint) or the run ends.
+                if (len(pending) >= READ_EVERY or is_last or self.io_due(step, is_last)
+                        or (cfg.log_every and step % cfg.log_every == 0)):
+                    for s, m in zip(pending, read_steps(pending)):
+                        last = s.step == step
+                        self.after_update(m, s.step, is_last and last, out_of_time and last)
+                    pending = []
                 if cfg.ckpt_every and step % cfg.ckpt_every == 0:
                     distributed.barrier(info)  # ranks wait while rank 0 writes
         finally:
@@ -506,10 +517,10 @@ class _Run:
         return self.finish()
 
     def run_update(self, batch):
-        """``algo.update``; with ``--compile on`` a failing compiler (TorchInductor needs a C++
-        compiler on CPU) is a TrainError that names the fix, not a compiler traceback."""
+        """``algo.update_device`` (read later, ``read_steps``); with ``--compile on`` a failing compiler
+        (TorchInductor needs a C++ compiler on CPU) is a TrainError that names the fix, not a compiler traceback."""
         try:
-            return self.algo.update(batch)
+            return self.algo.update_device(batch)
         except Exception as e:
             if self.cfg.compile != "on" or not is_compile_failure(e):
                 raise

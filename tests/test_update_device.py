@@ -1,0 +1,142 @@
+"""``Algorithm.update_device``: the update without host syncs matches ``update`` and skips bad steps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from _algo_helpers import CASE_IDS, CASES, expert_dataset, spec_for, tiny  # noqa: E402
+
+from macflow_arena.algos.batch import BatchError  # noqa: E402
+from macflow_arena.algos.device_step import read_steps  # noqa: E402
+
+
+def _batches(discrete: bool, n: int):
+    from macflow_arena.algos import random_batch
+
+    g = torch.Generator().manual_seed(5)
+    return [random_batch(spec_for(discrete), 16, 2, generator=g) for _ in range(n)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_device_updates_match_host_updates(case):
+    _, name, discrete, overrides = case
+    host, dev = tiny(name, discrete, **overrides), tiny(name, discrete, **overrides)
+    batches = _batches(discrete, 3)
+    want = [host.update(b) for b in batches]
+    got = read_steps([dev.update_device(b) for b in batches])
+    assert [sorted(m) for m in got] == [sorted(m) for m in want]
+    for w, g in zip(want, got):
+        assert all(g[k] == pytest.approx(w[k], rel=1e-5, abs=1e-6) for k in w)
+    a, b = host.state_dict(), dev.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    assert dev.step == host.step == 3
+
+
+@pytest.mark.parametrize("name,discrete", [("macflow", False), ("bc", True)])
+def test_nan_batch_is_skipped_then_named(name, discrete):
+    algo = tiny(name, discrete)
+    good, bad = _batches(discrete, 2)
+    bad = bad.clone()
+    bad.obs.view(-1)[3] = float("nan")
+    algo.update_device(good)
+    before = {k: v.clone() for k, v in algo.state_dict().items() if k.startswith(("nets.student", "nets.policy", "optim."))}
+    steps = [algo.update_device(bad)]
+    after = algo.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # no trained weight, moment or step count moved
+    with pytest.raises(BatchError, match=rf"^{name}, update 2 \(skipped\): obs: contains NaN"):
+        read_steps(steps)
+
+
+def test_nonfinite_loss_is_skipped_then_named():
+    algo = tiny("macflow", False)
+    b = expert_dataset(spec_for(False), episodes=4)
+    with torch.no_grad():
+        next(algo.nets["student"].parameters()).view(-1)[0] = float("inf")
+    before = {k: v.clone() for k, v in algo.state_dict().items() if k.startswith(("nets.student", "nets.critic", "optim."))}
+    s = algo.update_device(b)
+    after = algo.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(FloatingPointError, match="non-finite .* at update 1"):
+        read_steps([s])
+
+
+def test_read_steps_of_nothing():
+    assert read_steps([]) == []
+
+
+def test_trainer_reads_in_runs_and_stops_before_a_checkpoint_after_a_bad_update(tmp_path, monkeypatch):
+    """The trainer reads its metrics every READ_EVERY updates: a non-finite update is named when
+    read, before the next checkpoint is written; the run's earlier checkpoint stays."""
+    from _train_helpers import record_tiny, tiny_config
+
+    from macflow_arena.algos import bc
+    from macflow_arena.train.trainer import READ_EVERY, train
+
+    data = record_tiny(tmp_path / "data", episodes=8)
+    real, calls = bc.BC.losses, []
+
+    def losses(self, batch):
+        calls.append(1)
+        total, m = real(self, batch)
+        return (total * float("inf") if len(calls) == READ_EVERY + 4 else total), m
+
+    monkeypatch.setattr(bc.BC, "losses", losses)
+    out = tmp_path / "run"
+    cfg = tiny_config(data, out, algo="bc", steps=3 * READ_EVERY, ckpt_every=READ_EVERY, log_every=READ_EVERY)
+    with pytest.raises(FloatingPointError, match=f"at update {READ_EVERY + 4} "):
+        train(cfg, log=None)
+    assert len(calls) == 2 * READ_EVERY  # read at update 20, before its checkpoint
+    ckpts = sorted(p.name for p in (out / "checkpoints").glob("*.safetensors"))
+    assert ckpts == [f"step-{READ_EVERY:08d}.safetensors"]  # update 20's is not written
+    logged = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [READ_EVERY]
+
+
+def test_trainer_history_is_every_update(tmp_path):
+    from _train_helpers import record_tiny, tiny_config
+
+    from macflow_arena.train.trainer import train
+
+    data = record_tiny(tmp_path / "data", episodes=8)
+    res = train(tiny_config(data, tmp_path / "run", algo="bc", steps=23, ckpt_every=0, log_every=7), log=None)
+    assert [m["step"] for m in res.history] == list(range(1, 24))
+    assert all(torch.isfinite(torch.tensor(m["loss/total"])) for m in res.history)
+
+
+@pytest.mark.parametrize("name,discrete", [("macflow", False), ("td3bc", False), ("bc", True)])
+def test_stacked_device_updates_match_and_skip_every_seed(name, discrete):
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.seed_stack import SeedStack
+
+    seeds = [0, 3]
+    host = SeedStack([tiny(name, discrete, seed=s) for s in seeds])
+    dev = SeedStack([tiny(name, discrete, seed=s) for s in seeds])
+    gs = [torch.Generator().manual_seed(50 + s) for s in seeds]
+    batches = [[random_batch(spec_for(discrete), 16, 1, generator=g) for g in gs] for _ in range(3)]
+    want = [host.update(b) for b in batches]
+    got = read_steps([s for b in batches for s in dev.update_device(b)])
+    assert len(got) == 6
+    for k in range(3):
+        for j in range(2):
+            w, g = want[k][j], got[2 * k + j]
+            assert all(g[m] == pytest.approx(w[m], rel=1e-5, abs=1e-6) for m in w)
+    host.write_back()
+    dev.write_back()
+    for a, b in zip(host.algos, dev.algos):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    bad = [b.clone() for b in batches[0]]
+    bad[1].rewards.view(-1)[0] = float("inf")
+    trained = ("optim.", "nets.critic", "nets.student", "nets.teacher", "nets.policy", "nets.actor")
+    before = [{k: v.clone() for k, v in a.state_dict().items() if k.startswith(trained)} for a in dev.algos]
+    steps = dev.update_device(bad)
+    dev.write_back()
+    for a, b in zip(dev.algos, before):
+        after = a.state_dict()
+        assert len(b) > 4 and all(torch.equal(b[k], after[k]) for k in b)  # neither seed's weights moved
+    with pytest.raises(BatchError, match=f"^{name} seed 3, update 4 \\(skipped\\): rewards: contains NaN or inf"):
+        read_steps(steps)
