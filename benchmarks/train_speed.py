@@ -37,8 +37,11 @@ def main(argv=None) -> int:
     p.add_argument("--budget-min", type=float, default=10.0,
                    help="wall-clock budget in minutes for the 'updates in budget' column")
     p.add_argument("--window", type=int, default=20, help="steps per window with --sampling windows")
-    p.add_argument("--compile", nargs="+", choices=("off", "on"), default=["off"],
-                   help="compile modes to time side by side (ratios against 'off')")
+    p.add_argument("--compile", nargs="+", choices=("sync", "off", "on", "graph"), default=["off"],
+                   help="modes to time side by side (ratios against 'off'): 'off' eager, metrics read every 10 "
+                        "updates (the trainer); 'sync' eager with a host read after every update (the loop before "
+                        "update_device); 'on' torch.compile; 'graph' the whole update as a CUDA graph (CUDA only; "
+                        "with --seeds the stacked update too)")
     p.add_argument("--precision", nargs="+", choices=("fp32", "tf32", "bf16"), default=["fp32"],
                    help="train --precision modes to time side by side (ratios against fp32 eager)")
     p.add_argument("--seeds", type=int, nargs="*", default=[], metavar="K",
@@ -67,7 +70,7 @@ def main(argv=None) -> int:
         if not (ds / "manifest.jsonl").exists():
             record_dataset(a.env, ds, behaviour={"name": "scripted"}, quality="expert", episodes=200, num_envs=200)
     data = load_device_dataset(ds, a.env, device=dev)
-    rows, stacked = {}, {}
+    rows, stacked, failed = {}, {}, {}
     for preset in a.presets:
         for name in a.algos:
             algo, _, sets = name.partition(":")
@@ -78,20 +81,32 @@ def main(argv=None) -> int:
             for bs in a.batch_size:
                 for mode in a.compile:
                     for prec in a.precision:
-                        ups = dataset_update_rate(data, algo, preset, dev, batch_size=bs, window=a.window,
-                                                  updates=a.updates, warmup=a.warmup, sampling=a.sampling,
-                                                  compile=mode == "on", overrides=overrides, precision=prec)
+                        try:
+                            ups = dataset_update_rate(data, algo, preset, dev, batch_size=bs, window=a.window,
+                                                      updates=a.updates, warmup=a.warmup, sampling=a.sampling,
+                                                      compile=mode, overrides=overrides, precision=prec)
+                        except Exception as e:  # one mode that cannot run here must not cost the table
+                            failed[preset, name, bs, mode, prec] = f"{type(e).__name__}: {e}".splitlines()[0]
+                            print(f"{preset:>6} {name:>8} batch {bs} compile {mode} {prec}: failed: "
+                                  f"{failed[preset, name, bs, mode, prec]}", file=sys.stderr, flush=True)
+                            continue
                         rows[preset, name, bs, mode, prec] = ups
                         print(f"{preset:>6} {name:>8} batch {bs} compile {mode:>3} {prec}: {ups:8.1f} updates/s",
                               file=sys.stderr, flush=True)
                 for k in a.seeds:
                     if a.sampling != "transitions":
                         raise SystemExit("--seeds times i.i.d. transition batches; drop --sampling windows")
-                    sups = stacked_update_rate(data, algo, preset, dev, seeds=k, batch_size=bs,
-                                               updates=a.updates, warmup=a.warmup, overrides=overrides)
-                    stacked[preset, name, bs, k] = sups
-                    print(f"{preset:>6} {name:>8} batch {bs} {k} seeds stacked: {sups:8.1f} seed-updates/s",
-                          file=sys.stderr, flush=True)
+                    for graph in ([False, True] if "graph" in a.compile else [False]):
+                        try:
+                            sups = stacked_update_rate(data, algo, preset, dev, seeds=k, batch_size=bs,
+                                                       updates=a.updates, warmup=a.warmup, overrides=overrides, graph=graph)
+                        except Exception as e:
+                            failed[preset, name, bs, f"{k} seeds", "graph" if graph else "off"] = \
+                                f"{type(e).__name__}: {e}".splitlines()[0]
+                            continue
+                        stacked[preset, name, bs, k, "graph" if graph else "off"] = sups
+                        print(f"{preset:>6} {name:>8} batch {bs} {k} seeds stacked{' graph' if graph else ''}: "
+                              f"{sups:8.1f} seed-updates/s", file=sys.stderr, flush=True)
     gpu = torch.cuda.get_device_name() if dev.startswith("cuda") else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
     shape = "i.i.d. transitions" if a.sampling == "transitions" else f"windows of {a.window} steps"
     budget = f"{a.budget_min:g} min"
@@ -108,13 +123,18 @@ def main(argv=None) -> int:
         vs_bc = f"{bc / ups:.2f}x" if bc else "-"
         lines.append(f"| {preset} | {name} | {bs} | {mode} | {prec} | {ups:.1f} | {1000 / ups:.1f} "
                      f"| {ups * 60 * a.budget_min:,.0f} | {vs_eager} | {vs_bc} |")
+    for (preset, name, bs, mode, prec), err in failed.items():
+        if not str(mode).endswith("seeds"):
+            lines.append(f"| {preset} | {name} | {bs} | {mode} | {prec} | failed | - | - | - | - |")
     if stacked:
         lines += ["", "Seeds in one process (`train --seeds ... --stack on`): seed-updates/s of K seeds stacked "
                   "on a seed axis, against one seed's eager updates/s (what K sequential runs get per seed)", "",
-                  "| preset | algo | batch | seeds | seed-updates/s | vs sequential |", "|---|---|---|---|---|---|"]
-        for (preset, name, bs, k), sups in stacked.items():
+                  "| preset | algo | batch | seeds | compile | seed-updates/s | vs sequential |", "|---|---|---|---|---|---|---|"]
+        for (preset, name, bs, k, mode), sups in stacked.items():
             one = rows.get((preset, name, bs, "off", "fp32"))
-            lines.append(f"| {preset} | {name} | {bs} | {k} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
+            lines.append(f"| {preset} | {name} | {bs} | {k} | {mode} | {sups:.1f} | {f'{sups / one:.2f}x' if one else '-'} |")
+    if failed:
+        lines += ["", "Failed (not timed):", ""] + [f"- {' '.join(map(str, k))}: {v}" for k, v in failed.items()]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

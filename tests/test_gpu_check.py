@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_gpu_check_cpu_path(tmp_path):
     env = {**os.environ, "MACFLOW_ARENA_HOME": str(tmp_path / "home"), "DEVICE": "cpu", "PRESET": "small",
            "BUDGET": "1", "UPDATES": "2", "EPISODES": "12", "REF_EPISODES": "8", "EVAL_EPISODES": "2",
-           "SPEED_ALGOS": "bc", "COMPILE": "off", "OUT": str(tmp_path / "out"), "PYTHON": sys.executable,
+           "SPEED_ALGOS": "bc", "COMPILE": "off graph", "TRAIN_COMPILE": "graph", "OUT": str(tmp_path / "out"), "PYTHON": sys.executable,
            "SDL_VIDEODRIVER": "dummy"}
     r = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)
@@ -26,9 +26,13 @@ def test_gpu_check_cpu_path(tmp_path):
     speed = (tmp_path / "out" / "speed.md").read_text()
     assert "| small | bc | 512 | off | fp32 |" in speed  # preset, algo, batch, compile mode, precision
     assert "| small | bc | 512 | off | bf16 |" in speed  # the CPU default times bf16 autocast too
-    assert "| small | bc | 512 | 8 |" in speed  # 8 seeds as one stacked update
+    assert "| small | bc | 512 | 8 | off |" in speed  # 8 seeds as one stacked update
+    # a mode that cannot run here (graph needs CUDA) is a row that says so, not a lost table
+    assert "| small | bc | 512 | graph | fp32 | failed |" in speed and "needs --device cuda" in speed
+    assert "again with --compile off" in r.stdout  # the headline runs fall back from a failed capture
     rows = [x for x in (tmp_path / "out" / "summary.md").read_text().splitlines() if x.startswith("| particle") or x.startswith("| skirmish")]
     assert len(rows) == 6, rows
     for row in rows:
-        updates = int(row.split("|")[2])
+        assert row.split("|")[2].strip() == "off"
+        updates = int(row.split("|")[3])
         assert updates >= 1

@@ -140,3 +140,88 @@ def test_stacked_device_updates_match_and_skip_every_seed(name, discrete):
         assert len(b) > 4 and all(torch.equal(b[k], after[k]) for k in b)  # neither seed's weights moved
     with pytest.raises(BatchError, match=f"^{name} seed 3, update 4 \\(skipped\\): rewards: contains NaN or inf"):
         read_steps(steps)
+
+
+# --compile graph: the capture logic, run on CPU through the EagerGraph stand-in --------------------------
+
+
+@pytest.mark.parametrize("name,discrete", [("macflow", False), ("td3bc", False), ("bc", True), ("vdn_cql", True)])
+def test_captured_update_matches_device_updates(name, discrete):
+    """Static batch buffers, the step count, per-replay metrics, lr tensors written in place and one
+    graph per set of active optimizers (td3bc's delayed actor): the same updates as update_device."""
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.captured import CapturedUpdate, EagerGraph, set_group_lr
+
+    ref, cap = tiny(name, discrete), tiny(name, discrete)
+    run = CapturedUpdate(cap.update_device, cap, cap.optimizers, [cap.gen], "cpu", warmup=2, make_graph=EagerGraph)
+    g = torch.Generator().manual_seed(1)
+    batches = [random_batch(spec_for(discrete), 16, 1, generator=g) for _ in range(7)]
+    want, got = [], []
+    for i, b in enumerate(batches):
+        for a in (ref, cap):
+            for o in a.optimizers.values():
+                for grp in o.param_groups:
+                    set_group_lr(grp, 1e-3 * (1 - i / 10))
+        want.append(ref.update_device(b))
+        got.append(run(b))
+    assert [s.step for s in got] == list(range(1, 8)) and cap.step == 7
+    assert all(isinstance(grp["lr"], torch.Tensor) for o in cap.optimizers.values() for grp in o.param_groups)
+    assert len(run.graphs) == (2 if name == "td3bc" else 1)
+    for w, v in zip(read_steps(want), read_steps(got)):
+        assert all(v[k] == pytest.approx(w[k], rel=1e-4, abs=1e-6) for k in w)
+    a, b = ref.state_dict(), cap.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a if k != "rng.train")
+
+
+def test_captured_update_refuses_another_batch_shape():
+    from macflow_arena.algos import random_batch
+    from macflow_arena.algos.captured import CapturedUpdate, EagerGraph
+
+    algo = tiny("bc", False)
+    run = CapturedUpdate(algo.update_device, algo, algo.optimizers, [algo.gen], "cpu", warmup=0, make_graph=EagerGraph)
+    g = torch.Generator().manual_seed(1)
+    run(random_batch(CONT_SPEC(), 16, 1, generator=g))
+    with pytest.raises(ValueError, match=r"one batch shape: obs is \(8, 2, 3, 6\)"):
+        run(random_batch(CONT_SPEC(), 8, 1, generator=g))
+
+
+def CONT_SPEC():  # noqa: N802
+    return spec_for(False)
+
+
+def test_compile_graph_needs_cuda(tmp_path):
+    from _train_helpers import record_tiny, tiny_config
+
+    from macflow_arena.train.trainer import TrainError, train
+
+    data = record_tiny(tmp_path / "data", episodes=8)
+    with pytest.raises(TrainError, match="--compile graph .* needs --device cuda, not cpu"):
+        train(tiny_config(data, tmp_path / "run", algo="bc", compile="graph"), log=None)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("seeds", [None, [0, 1]])
+def test_trainer_with_the_graph_stand_in_matches_eager(tmp_path, monkeypatch, seeds):
+    """``--compile graph`` in the trainer (single run and stacked seeds), the CUDA graph replaced by
+    EagerGraph: the same weights as ``--compile off`` after warm-up, capture and replays, lr schedule on."""
+    from _train_helpers import record_tiny, tiny_config
+
+    from macflow_arena.algos import captured
+    from macflow_arena.train.seeds import train_seeds
+    from macflow_arena.train.trainer import train
+
+    data = record_tiny(tmp_path / "data", episodes=8)
+    monkeypatch.setattr(captured, "require_cuda", lambda device: None)
+    monkeypatch.setattr(captured, "CudaGraph", captured.EagerGraph)
+
+    def run(mode):
+        out = tmp_path / mode / ("{seed}" if seeds else "run")
+        cfg = tiny_config(data, out, algo="macflow", steps=9, ckpt_every=0, log_every=3, compile=mode)
+        if seeds is None:
+            return [train(cfg, log=None)]
+        return train_seeds(cfg, seeds, stack="on", log=None)
+
+    for off, graph in zip(run("off"), run("graph")):
+        a, b = off.algo.state_dict(), graph.algo.state_dict()
+        assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a if k != "rng.train")
+        assert [m["step"] for m in graph.history] == list(range(1, 10))

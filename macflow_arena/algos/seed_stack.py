@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from .base import Algorithm
 from .batch import FIELDS, Batch
+from .captured import set_group_lr
 from .device_step import DeviceStep, skip_step_if
 
 
@@ -248,7 +249,7 @@ class SeedStack:
         """Set every parameter group's ``lr`` to ``fn(group)``."""
         for o in self.host.optimizers.values():
             for g in o.param_groups:
-                g["lr"] = fn(g)
+                set_group_lr(g, fn(g))
 
 
 def _draw(kind: str, shape, high: int, gen: torch.Generator, device) -> Tensor:

@@ -36,14 +36,39 @@ def update_times(preset: str, device, windows: int, horizon: int, budget: float,
     return res
 
 
+MODES = ("sync", "off", "on", "graph")
+
+
+def _reader():
+    """A sink for ``update_device`` results that reads them as the trainer does: every ``READ_EVERY``."""
+    from ..algos.device_step import read_steps
+    from ..train.trainer import READ_EVERY
+
+    pending: list = []
+
+    def push(out, last: bool = False) -> None:
+        pending.extend(out if isinstance(out, list) else [out])
+        if len(pending) >= READ_EVERY * (len(out) if isinstance(out, list) else 1) or last:
+            read_steps(pending)
+            pending.clear()
+
+    return push
+
+
 def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size: int, window: int, updates: int,
-                        warmup: int, sampling: str = "windows", compile: bool = False,
+                        warmup: int, sampling: str = "windows", compile: bool | str = False,
                         overrides: dict | None = None, precision: str = "fp32") -> float:
     """Updates/s of ``name`` with the trainer's own sampling from a device-resident dataset (``train.data``):
     ``windows`` of ``window`` steps or i.i.d. ``transitions`` (with the algorithm's n-step and gamma, as the
-    trainer samples them). ``compile``: the losses through ``torch.compile`` as ``train --compile on``
-    (compilation happens in the warm-up, which is not timed). ``overrides``: config fields (``flow_steps=2``).
-    ``precision``: ``train --precision`` (fp32, tf32 on CUDA, bf16)."""
+    trainer samples them). ``compile`` (``MODES``): ``"sync"``, eager ``algo.update`` (a host read of the
+    metrics after every update: the trainer's loop before ``update_device``); ``"off"`` (or False), eager
+    ``update_device`` read every ``READ_EVERY`` updates (the trainer's loop); ``"on"`` (or True), the losses
+    through ``torch.compile`` as ``train --compile on``; ``"graph"``, the whole update replayed as a CUDA graph
+    (``train --compile graph``, CUDA only). Compiling and capturing happen in the warm-up, which is not timed.
+    ``overrides``: config fields (``flow_steps=2``). ``precision``: ``train --precision`` (fp32, tf32 on CUDA, bf16)."""
+    mode = {True: "on", False: "off"}.get(compile, compile)
+    if mode not in MODES:
+        raise ValueError(f"compile mode {compile!r}: use one of {MODES}")
     from ..train.precision import apply_precision
 
     import torch
@@ -56,8 +81,16 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
     algo = make(name, data.spec, preset, seed=0, device=device, **{**kw, **(overrides or {})})  # the trainer's discount
     algo.set_obs_stats(data.obs_mean, data.obs_std)
     apply_precision(algo, precision, device, allow_slow_bf16=True)  # timed even where it is slow
-    if compile:
+    if mode == "on":
         algo.losses = torch.compile(algo.losses, dynamic=False)
+    step = algo.update_device
+    if mode == "graph":
+        from ..algos.captured import CapturedUpdate, require_cuda
+
+        require_cuda(device)
+        step = CapturedUpdate(algo.update_device, algo, algo.optimizers, [algo.gen], device)
+    if mode == "sync":
+        step = algo.update
     g = torch.Generator(device=device).manual_seed(0)
     gamma, n_step = getattr(algo.config, "gamma", None), int(getattr(algo.config, "n_step", 1))
 
@@ -66,20 +99,22 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
             return data.sample(batch_size, window, g)
         return data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma)
 
-    for _ in range(max(warmup, 2 if compile else 0)):
-        algo.update(sample())
+    push = (lambda out, last=False: None) if mode == "sync" else _reader()
+    for i in range(max(warmup, {"on": 2, "graph": 5}.get(mode, 0))):  # graph: 3 eager, then the capture
+        push(step(sample()), last=True)
     sync(device)
     t = time.perf_counter()
-    for _ in range(updates):
-        algo.update(sample())
+    for i in range(updates):
+        push(step(sample()), last=i == updates - 1)
     sync(device)
     return updates / (time.perf_counter() - t)
 
 
 def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int, batch_size: int, updates: int,
-                        warmup: int, overrides: dict | None = None) -> float:
+                        warmup: int, overrides: dict | None = None, graph: bool = False) -> float:
     """Seed-updates/s of ``seeds`` seeds trained as one stacked update (``train --seeds ... --stack on``;
-    ``algos.seed_stack``), each seed sampling its own i.i.d. transitions as the trainer does."""
+    ``algos.seed_stack``), each seed sampling its own i.i.d. transitions as the trainer does, read every
+    ``READ_EVERY`` updates. ``graph``: the stacked update replayed as a CUDA graph (``--compile graph``)."""
     import torch
 
     from ..algos.base import config_fields
@@ -94,17 +129,24 @@ def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int
         a.set_obs_stats(data.obs_mean, data.obs_std)
         algos.append(a)
     stack = SeedStack(algos)
+    update = stack.update_device
+    if graph:
+        from ..algos.captured import CapturedUpdate, require_cuda
+
+        require_cuda(device)
+        update = CapturedUpdate(stack.update_device, stack.host, stack.host.optimizers, [a.gen for a in algos], device)
     gens = [torch.Generator(device=device).manual_seed(s) for s in range(seeds)]
     gamma, n_step = getattr(algos[0].config, "gamma", None), int(getattr(algos[0].config, "n_step", 1))
+    push = _reader()
 
-    def step():
-        stack.update([data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma) for g in gens])
+    def step(last: bool) -> None:
+        push(update([data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma) for g in gens]), last)
 
-    for _ in range(max(warmup, 1)):
-        step()
+    for _ in range(max(warmup, 5 if graph else 1)):
+        step(True)
     sync(device)
     t = time.perf_counter()
-    for _ in range(updates):
-        step()
+    for i in range(updates):
+        step(i == updates - 1)
     sync(device)
     return updates * seeds / (time.perf_counter() - t)

@@ -45,9 +45,11 @@ class TrainConfig:
     lr_decay: str = opt("cosine", "learning-rate schedule over --steps: 'cosine' (down to 5 percent of lr at the end; extending --steps on resume stretches it) or 'none'")
     encoder: str = opt("entity", "'entity': networks read observations as entity tokens (the dataset's layout); "
                                  "'flat': plain MLPs over the observation vector")
-    compile: str = opt("auto", "torch.compile the update's losses (forward and backward): 'on', 'off', or 'auto' "
-                               "(eager: on the 2-core CPU a compiled macflow update took 0.78-0.84x the eager time, "
-                               "0.61x with --precision bf16, and a cold compile 3-4 minutes, seconds once cached; "
+    compile: str = opt("auto", "'on': torch.compile the update's losses (forward and backward); 'graph' (CUDA "
+                               "only): capture the whole update, optimizer step included, as one CUDA graph and "
+                               "replay it (its speed is not measured yet: no GPU was lent); 'off', or 'auto' "
+                               "(eager: on the 2-core CPU a compiled macflow update took 0.73-0.84x the eager time, "
+                               "0.61-0.64x with --precision bf16, and a cold compile 3-4 minutes, seconds once cached; "
                                "benchmarks/results/train_speed_cpu_compile*.md)")
     precision: str = opt("auto", "what an update computes in: 'fp32', 'tf32' (CUDA matrix products on "
                                  "TensorFloat-32), 'bf16' (bfloat16 autocast of the losses; weights and optimizer "

@@ -25,7 +25,8 @@ import time
 import torch
 
 from .config import TrainConfig
-from .trainer import READ_EVERY, TrainError, TrainResult, _check_start, _Progress, _Run, get_algo, lr_scale, resolve_device
+from .trainer import (READ_EVERY, TrainError, TrainResult, _check_start, _Progress, _Run, captured_update, get_algo, lr_scale,
+                      resolve_device)
 
 SEEDS_RE = re.compile(r"^\d+(-\d+)?$")
 MAX_SEEDS = 64
@@ -97,7 +98,8 @@ def train_seeds(cfg: TrainConfig, seeds: list[int], *, stack: str = "auto", log=
     if stacked and cfg.holdout:
         raise TrainError("--holdout with a stacked seed update is not supported; use --stack off")
     if stacked and cfg.compile == "on":
-        raise TrainError("--compile on with a stacked seed update is not supported; use --stack off (or --compile off)")
+        raise TrainError("--compile on with a stacked seed update is not supported; use --stack off, --compile off, "
+                         "or --compile graph (CUDA)")
     info = distributed.DistInfo()
     data = load_device_dataset(cfg.dataset, cfg.env, device=device)
     if cfg.encoder == "flat":
@@ -117,6 +119,10 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
     from ..algos.seed_stack import SeedStack
 
     stack = SeedStack([r.algo for r in runs])
+    update = stack.update_device
+    if cfg.compile == "graph":
+        update = captured_update(stack.update_device, stack.host, stack.host.optimizers, [r.algo.gen for r in runs],
+                                 stack.host.device, runs[0].info)
     bar = _Progress(cfg.steps, stack.step, cfg.progress)
     t0, s0, paused = time.perf_counter(), stack.step, 0.0
     out_of_time = False
@@ -128,16 +134,16 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
                 scale = lr_scale(cfg, stack.step)
                 base = runs[0].base_lr
                 stack.set_lr(lambda g: g.get("peak_lr", base) * scale)
-            pending.append(stack.update_device(batches))
+            pending.append(update(batches))
             step = stack.step
             out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 - paused >= cfg.time_limit
             is_last = step == cfg.steps or out_of_time
             io = any(r.io_due(step, is_last) for r in runs)
             if not (len(pending) >= READ_EVERY or is_last or io or (cfg.log_every and step % cfg.log_every == 0)):
                 continue
-            read = read_steps([s for update in pending for s in update])  # one host read, K per update
-            for j, update in enumerate(pending):
-                stp, ms = update[0].step, read[j * len(runs):(j + 1) * len(runs)]
+            read = read_steps([s for group in pending for s in group])  # one host read, K per update
+            for j, group in enumerate(pending):
+                stp, ms = group[0].step, read[j * len(runs):(j + 1) * len(runs)]
                 last = stp == step
                 t_io = time.perf_counter()
                 if io and last:  # evaluation and checkpoints read each seed's own algorithm

@@ -173,9 +173,31 @@ def _check_config(cfg: TrainConfig, where: str) -> None:
     check_train_config(TrainConfig, cfg.to_dict(), where, algo_cls.Config if algo_cls else None)
 
 
+def captured_update(update, owner, optimizers, generators, device, info):
+    """``--compile graph``: ``update`` captured as a CUDA graph (``algos.captured``); TrainError
+    where it cannot be (not CUDA, several ranks, an optimizer without the fused kernel)."""
+    from ..algos import captured
+
+    if info.world_size > 1:
+        raise TrainError("--compile graph with several ranks (torchrun) is not supported: the gradient "
+                         "all-reduce runs outside the graph; use --compile off")
+    try:
+        captured.require_cuda(device)
+        return captured.CapturedUpdate(update, owner, optimizers, generators, device)
+    except ValueError as e:
+        raise TrainError(str(e)) from None
+
+
 def _check_options(cfg: TrainConfig) -> None:
-    if cfg.compile not in ("auto", "on", "off"):
-        raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on' or 'off'")
+    if cfg.compile not in ("auto", "on", "off", "graph"):
+        raise TrainError(f"--compile {cfg.compile!r}: use 'auto', 'on', 'off' or 'graph' (CUDA)")
+    if cfg.compile == "graph":
+        from ..algos import captured
+
+        try:
+            captured.require_cuda(resolve_device(cfg.device))
+        except ValueError as e:
+            raise TrainError(str(e)) from None
     if not cfg.time_limit >= 0:
         raise TrainError(f"--time-limit {cfg.time_limit}: use seconds >= 0 (0: no limit)")
     if cfg.sampling not in ("transitions", "windows"):
@@ -431,10 +453,12 @@ class _Run:
     def set_lr(self, step: int) -> None:
         if self.cfg.lr_decay == "none":
             return
+        from ..algos.captured import set_group_lr
+
         scale = lr_scale(self.cfg, step)
         for o in self.algo.optimizers.values():
             for g in o.param_groups:
-                g["lr"] = g.get("peak_lr", self.base_lr) * scale
+                set_group_lr(g, g.get("peak_lr", self.base_lr) * scale)
 
     def sample(self):
         cfg = self.cfg
@@ -489,6 +513,9 @@ class _Run:
         cfg, algo, info = self.cfg, self.algo, self.info
         if cfg.compile == "on":  # static shapes: every batch has batch_size rows
             algo.losses = torch.compile(algo.losses, dynamic=False)
+        self.updater = algo.update_device
+        if cfg.compile == "graph":
+            self.updater = captured_update(algo.update_device, algo, algo.optimizers, [algo.gen], self.device, info)
         if cfg.time_limit and info.world_size > 1:
             raise TrainError("--time-limit with several ranks: the ranks would stop at different updates; use --steps")
         self.t0, self.s0 = time.perf_counter(), algo.step
@@ -520,7 +547,7 @@ class _Run:
         """``algo.update_device`` (read later, ``read_steps``); with ``--compile on`` a failing compiler
         (TorchInductor needs a C++ compiler on CPU) is a TrainError that names the fix, not a compiler traceback."""
         try:
-            return self.algo.update_device(batch)
+            return self.updater(batch)
         except Exception as e:
             if self.cfg.compile != "on" or not is_compile_failure(e):
                 raise
