@@ -225,3 +225,22 @@ def test_trainer_with_the_graph_stand_in_matches_eager(tmp_path, monkeypatch, se
         a, b = off.algo.state_dict(), graph.algo.state_dict()
         assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a if k != "rng.train")
         assert [m["step"] for m in graph.history] == list(range(1, 10))
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_update_device_reads_nothing_on_the_host(case, monkeypatch):
+    """What would be a host sync on CUDA (``bool``, ``float``, ``int``, ``.item()``, ``.tolist()``,
+    ``.numpy()`` of a tensor) is refused while ``update_device`` runs: a CUDA graph could not hold it."""
+    _, name, discrete, overrides = case
+    algo = tiny(name, discrete, **overrides)
+    batches = _batches(discrete, 3)
+    algo.update_device(batches[0])  # first-call setup (optimizer state) may read what it likes
+
+    def refuse(self, *a, **k):
+        raise AssertionError("a host read of a tensor inside update_device")
+
+    for attr in ("__bool__", "__float__", "__int__", "__index__", "item", "tolist", "numpy"):
+        monkeypatch.setattr(torch.Tensor, attr, refuse)
+    out = [algo.update_device(b) for b in batches[1:]]
+    monkeypatch.undo()
+    assert len(read_steps(out)) == 2

@@ -104,6 +104,7 @@ class Diffusion(Algorithm):
             p *= 1 - b
             abar.append(p)
         self.abar = torch.tensor(abar, device=self.device)
+        self._abar = abar  # the same as floats: the sampler reads no device value (a sync, and no CUDA graph)
         prev = [1.0] + abar[:-1]
         # Posterior q(x_{k-1} | x_k, x0) = N(c0 x0 + ck x_k, var), as Python floats for the sampler.
         self._post = [
@@ -142,7 +143,7 @@ class Diffusion(Algorithm):
                 eps = out
                 x0 = ((x - math.sqrt(1 - sa * sa) * eps) / sa).clamp(-lim, lim)
             if ddim:  # x_{k-1} = sqrt(abar_{k-1}) x0 + sqrt(1 - abar_{k-1}) eps, no fresh noise
-                ap = float(self.abar[k - 1]) if k > 0 else 1.0
+                ap = self._abar[k - 1] if k > 0 else 1.0
                 x = math.sqrt(ap) * x0 + math.sqrt(1 - ap) * eps
                 continue
             x = c0 * x0 + ck * x
