@@ -244,3 +244,15 @@ def test_update_device_reads_nothing_on_the_host(case, monkeypatch):
     out = [algo.update_device(b) for b in batches[1:]]
     monkeypatch.undo()
     assert len(read_steps(out)) == 2
+
+
+def test_read_cadence_per_device():
+    import types
+
+    from macflow_arena.train.trainer import READ_EVERY, read_every
+
+    for log_every in (0, 1, 100):
+        assert read_every(types.SimpleNamespace(log_every=log_every), "cpu") == READ_EVERY
+    assert read_every(types.SimpleNamespace(log_every=100), "cuda") == 100
+    assert read_every(types.SimpleNamespace(log_every=1), "cuda:0") == READ_EVERY
+    assert read_every(types.SimpleNamespace(log_every=0), "cuda") == READ_EVERY

@@ -39,16 +39,21 @@ def update_times(preset: str, device, windows: int, horizon: int, budget: float,
 MODES = ("sync", "off", "on", "graph")
 
 
-def _reader():
-    """A sink for ``update_device`` results that reads them as the trainer does: every ``READ_EVERY``."""
-    from ..algos.device_step import read_steps
-    from ..train.trainer import READ_EVERY
+def _reader(device):
+    """A sink for ``update_device`` results that reads them as the trainer does at its default
+    ``--log-every`` (``train.trainer.read_every``: every 10 updates on CPU, 100 on a GPU)."""
+    import types
 
+    from ..algos.device_step import read_steps
+    from ..train.config import TrainConfig
+    from ..train.trainer import read_every
+
+    every = read_every(types.SimpleNamespace(log_every=TrainConfig.__dataclass_fields__["log_every"].default), device)
     pending: list = []
 
     def push(out, last: bool = False) -> None:
         pending.extend(out if isinstance(out, list) else [out])
-        if len(pending) >= READ_EVERY * (len(out) if isinstance(out, list) else 1) or last:
+        if len(pending) >= every * (len(out) if isinstance(out, list) else 1) or last:
             read_steps(pending)
             pending.clear()
 
@@ -62,7 +67,7 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
     ``windows`` of ``window`` steps or i.i.d. ``transitions`` (with the algorithm's n-step and gamma, as the
     trainer samples them). ``compile`` (``MODES``): ``"sync"``, eager ``algo.update`` (a host read of the
     metrics after every update: the trainer's loop before ``update_device``); ``"off"`` (or False), eager
-    ``update_device`` read every ``READ_EVERY`` updates (the trainer's loop); ``"on"`` (or True), the losses
+    ``update_device`` read as the trainer reads it (``train.trainer.read_every``); ``"on"`` (or True), the losses
     through ``torch.compile`` as ``train --compile on``; ``"graph"``, the whole update replayed as a CUDA graph
     (``train --compile graph``, CUDA only). Compiling and capturing happen in the warm-up, which is not timed.
     ``overrides``: config fields (``flow_steps=2``). ``precision``: ``train --precision`` (fp32, tf32 on CUDA, bf16)."""
@@ -99,7 +104,7 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
             return data.sample(batch_size, window, g)
         return data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma)
 
-    push = (lambda out, last=False: None) if mode == "sync" else _reader()
+    push = (lambda out, last=False: None) if mode == "sync" else _reader(device)
     for i in range(max(warmup, {"on": 2, "graph": 5}.get(mode, 0))):  # graph: 3 eager, then the capture
         push(step(sample()), last=True)
     sync(device)
@@ -113,8 +118,8 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
 def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int, batch_size: int, updates: int,
                         warmup: int, overrides: dict | None = None, graph: bool = False) -> float:
     """Seed-updates/s of ``seeds`` seeds trained as one stacked update (``train --seeds ... --stack on``;
-    ``algos.seed_stack``), each seed sampling its own i.i.d. transitions as the trainer does, read every
-    ``READ_EVERY`` updates. ``graph``: the stacked update replayed as a CUDA graph (``--compile graph``)."""
+    ``algos.seed_stack``), each seed sampling its own i.i.d. transitions as the trainer does, read as the trainer reads
+    (``train.trainer.read_every``). ``graph``: the stacked update replayed as a CUDA graph (``--compile graph``)."""
     import torch
 
     from ..algos.base import config_fields
@@ -137,7 +142,7 @@ def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int
         update = CapturedUpdate(stack.update_device, stack.host, stack.host.optimizers, [a.gen for a in algos], device)
     gens = [torch.Generator(device=device).manual_seed(s) for s in range(seeds)]
     gamma, n_step = getattr(algos[0].config, "gamma", None), int(getattr(algos[0].config, "n_step", 1))
-    push = _reader()
+    push = _reader(device)
 
     def step(last: bool) -> None:
         push(update([data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma) for g in gens]), last)

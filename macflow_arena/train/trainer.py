@@ -1,5 +1,5 @@
 """The training loop: dataset on the device once, windows sampled there, one
-``algo.update_device`` per step (its metrics read every ``READ_EVERY`` updates), periodic evaluation, atomic checkpoints, exact resume.
+``algo.update_device`` per step (its metrics read every few updates: ``read_every``), periodic evaluation, atomic checkpoints, exact resume.
 
 Run folder (``$MACFLOW_ARENA_HOME/runs/<name>`` or ``--out``)::
 
@@ -33,7 +33,16 @@ import torch
 from .config import RunConfigError, TrainConfig, parse_overrides, read_run_config, resolve_run, runs_dir
 from .data import DeviceDataset, horizon_gamma, load_device_dataset
 
-READ_EVERY = 10  # updates between host reads of the metrics (one sync each; see ``loop``)
+READ_EVERY = 10  # updates between host reads of the metrics on CPU (see ``read_every``)
+
+
+def read_every(cfg, device) -> int:
+    """Updates between host reads of the metrics: ``READ_EVERY`` on CPU, where a read costs nothing
+    and the progress bar moves every 10 updates; on a GPU, where each read drains the queue of
+    launched work, every ``--log-every`` updates (at least ``READ_EVERY``)."""
+    if torch.device(device).type == "cpu":
+        return READ_EVERY
+    return max(READ_EVERY, int(cfg.log_every or 0))
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 
 
@@ -521,6 +530,7 @@ class _Run:
         self.t0, self.s0 = time.perf_counter(), algo.step
         out_of_time = False
         pending: list = []  # updates not read back yet (algo.update_device)
+        every = read_every(cfg, self.device)
         try:
             while algo.step < cfg.steps and not out_of_time:
                 batch = self.sample()
@@ -529,9 +539,9 @@ class _Run:
                 step = algo.step
                 out_of_time = bool(cfg.time_limit) and time.perf_counter() - self.t0 - self.paused >= cfg.time_limit
                 is_last = step == cfg.steps or out_of_time
-                # One host read per READ_EVERY updates, and before anything reads the weights
+                # One host read per read_every updates, and before anything reads the weights
                 # (held-out loss at a log step, evaluation, checkpoint) or the run ends.
-                if (len(pending) >= READ_EVERY or is_last or self.io_due(step, is_last)
+                if (len(pending) >= every or is_last or self.io_due(step, is_last)
                         or (cfg.log_every and step % cfg.log_every == 0)):
                     for s, m in zip(pending, read_steps(pending)):
                         last = s.step == step
