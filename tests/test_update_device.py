@@ -256,3 +256,22 @@ def test_read_cadence_per_device():
     assert read_every(types.SimpleNamespace(log_every=100), "cuda") == 100
     assert read_every(types.SimpleNamespace(log_every=1), "cuda:0") == READ_EVERY
     assert read_every(types.SimpleNamespace(log_every=0), "cuda") == READ_EVERY
+
+
+def test_a_failed_capture_names_the_way_out(tmp_path, monkeypatch):
+    from _train_helpers import record_tiny, tiny_config
+
+    from macflow_arena.algos import captured
+    from macflow_arena.train.trainer import TrainError, train
+
+    class Broken(captured.EagerGraph):
+        def capture(self, fn):
+            raise RuntimeError("operation not permitted when stream is capturing\nmore")
+
+    data = record_tiny(tmp_path / "data", episodes=8)
+    monkeypatch.setattr(captured, "require_cuda", lambda device: None)
+    monkeypatch.setattr(captured, "CudaGraph", Broken)
+    cfg = tiny_config(data, tmp_path / "run", algo="bc", steps=8, ckpt_every=0, compile="graph")
+    with pytest.raises(TrainError, match=r"capture of the update failed \(RuntimeError: operation not permitted "
+                                         r"when stream is capturing\)\. Train with --compile off"):
+        train(cfg, log=None)

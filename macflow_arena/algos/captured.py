@@ -35,6 +35,10 @@ from .batch import FIELDS, Batch
 from .device_step import DeviceStep
 
 
+class CaptureError(RuntimeError):
+    """Capturing the update as a CUDA graph failed (the message says what torch reported)."""
+
+
 def require_cuda(device) -> None:
     """ValueError naming the fix unless ``device`` is a CUDA device."""
     if torch.device(device).type != "cuda":
@@ -153,7 +157,12 @@ class CapturedUpdate:
                       for b in _batches(batches)]
             arg = static if isinstance(batches, list) else static[0]
             graph, step = self.make_graph(), self.owner.step
-            out = graph.capture(lambda: self.update(arg))
+            try:
+                out = graph.capture(lambda: self.update(arg))
+            except Exception as e:  # torch's capture errors are RuntimeErrors deep in the update
+                self.owner.step = step
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise CaptureError(f"the CUDA graph capture of the update failed ({type(e).__name__}: {first})") from e
             self.owner.step = step  # the capture's Python ran once; the updates are counted per replay
             self.graphs[key] = (graph, static, out)
             if graph.capture_runs:  # the stand-in ran the update while capturing

@@ -43,6 +43,8 @@ def read_every(cfg, device) -> int:
     if torch.device(device).type == "cpu":
         return READ_EVERY
     return max(READ_EVERY, int(cfg.log_every or 0))
+
+
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 
 
@@ -556,8 +558,12 @@ class _Run:
     def run_update(self, batch):
         """``algo.update_device`` (read later, ``read_steps``); with ``--compile on`` a failing compiler
         (TorchInductor needs a C++ compiler on CPU) is a TrainError that names the fix, not a compiler traceback."""
+        from ..algos.captured import CaptureError
+
         try:
             return self.updater(batch)
+        except CaptureError as e:
+            raise TrainError(f"--compile graph: {e}. Train with --compile off (or on)") from e
         except Exception as e:
             if self.cfg.compile != "on" or not is_compile_failure(e):
                 raise
