@@ -48,9 +48,9 @@ class TrainConfig:
     compile: str = opt("auto", "'on': torch.compile the update's losses (forward and backward); 'graph' (CUDA "
                                "only): capture the whole update, optimizer step included, as one CUDA graph and "
                                "replay it (its speed is not measured yet: no GPU was lent); 'off', or 'auto' "
-                               "(eager: on the 2-core CPU a compiled macflow update took 0.73-0.84x the eager time, "
-                               "0.61-0.64x with --precision bf16, and a cold compile 3-4 minutes, seconds once cached; "
-                               "benchmarks/results/train_speed_cpu_compile*.md)")
+                               "(eager: on the 2-core CPUs a compiled macflow update took 0.69-0.84x the eager time, "
+                               "0.61-0.68x with --precision bf16, and a cold compile 3-4 minutes, seconds once cached; "
+                               "benchmarks/results/train_speed_cpu_compile*.md, train_speed_cpu_reads.md)")
     precision: str = opt("auto", "what an update computes in: 'fp32', 'tf32' (CUDA matrix products on "
                                  "TensorFloat-32), 'bf16' (bfloat16 autocast of the losses; weights and optimizer "
                                  "in float32; on CPU only where it has AVX-512 or Arm BF16, refused on AVX2 where it "
