@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The prepared device check: one script, one folder of results, a fixed budget.
 #
-#   bash benchmarks/gpu_check.sh                       # CUDA, paper preset, about 6 minutes
+#   bash benchmarks/gpu_check.sh                       # CUDA, paper preset; sized for about 6 minutes (not yet timed on a GPU)
 #   DEVICE=cpu PRESET=small BUDGET=2 UPDATES=2 EPISODES=20 REF_EPISODES=16 EVAL_EPISODES=4 \
 #       SPEED_ALGOS=bc COMPILE=off OUT=/tmp/check bash benchmarks/gpu_check.sh   # the CPU path CI runs
-#   (CUDA: the speed table times eager with a host read per update (sync), eager read every 10 updates (off),
-#    torch.compile (on) and the whole update as one CUDA graph (graph); the headline runs train with
+#   (CUDA: the speed table times eager with a host read per update (sync), eager read every --log-every
+#    updates (off) and the whole update as one CUDA graph (graph); the headline runs train with
 #    --compile graph, and again with --compile off where the capture fails)
 #
 # 1. the training-speed table (benchmarks/train_speed.py: SPEED_ALGOS x {small, PRESET} x COMPILE x
@@ -22,9 +22,11 @@ BUDGET="${BUDGET:-30}"
 UPDATES="${UPDATES:-50}"
 EVAL_EPISODES="${EVAL_EPISODES:-256}"
 SPEED_ALGOS="${SPEED_ALGOS:-macflow bc}"
-COMPILE="${COMPILE:-}"               # train_speed.py modes timed (default: sync off on graph on CUDA, off on on CPU)
+COMPILE="${COMPILE:-}"               # train_speed.py modes timed (default: sync off graph on CUDA, off on on CPU;
+                                     # add `on` where time allows: a cold torch.compile of the update took 2-4
+                                     # minutes on CPU, 12 of them here; on CUDA not yet timed)
 if [ -z "$COMPILE" ]; then
-  if [ "$DEVICE" = "cpu" ]; then COMPILE="off on"; else COMPILE="sync off on graph"; fi
+  if [ "$DEVICE" = "cpu" ]; then COMPILE="off on"; else COMPILE="sync off graph"; fi
 fi
 TRAIN_COMPILE="${TRAIN_COMPILE:-}"   # the headline runs' train --compile (default: graph on CUDA, off on CPU)
 if [ -z "$TRAIN_COMPILE" ]; then
