@@ -180,13 +180,9 @@ def test_captured_update_refuses_another_batch_shape():
     algo = tiny("bc", False)
     run = CapturedUpdate(algo.update_device, algo, algo.optimizers, [algo.gen], "cpu", warmup=0, make_graph=EagerGraph)
     g = torch.Generator().manual_seed(1)
-    run(random_batch(CONT_SPEC(), 16, 1, generator=g))
+    run(random_batch(spec_for(False), 16, 1, generator=g))
     with pytest.raises(ValueError, match=r"one batch shape: obs is \(8, 2, 3, 6\)"):
-        run(random_batch(CONT_SPEC(), 8, 1, generator=g))
-
-
-def CONT_SPEC():  # noqa: N802
-    return spec_for(False)
+        run(random_batch(spec_for(False), 8, 1, generator=g))
 
 
 def test_compile_graph_needs_cuda(tmp_path):
@@ -247,15 +243,13 @@ def test_update_device_reads_nothing_on_the_host(case, monkeypatch):
 
 
 def test_read_cadence_per_device():
-    import types
-
     from macflow_arena.train.trainer import READ_EVERY, read_every
 
     for log_every in (0, 1, 100):
-        assert read_every(types.SimpleNamespace(log_every=log_every), "cpu") == READ_EVERY
-    assert read_every(types.SimpleNamespace(log_every=100), "cuda") == 100
-    assert read_every(types.SimpleNamespace(log_every=1), "cuda:0") == READ_EVERY
-    assert read_every(types.SimpleNamespace(log_every=0), "cuda") == READ_EVERY
+        assert read_every(log_every, "cpu") == READ_EVERY
+    assert read_every(100, "cuda") == 100
+    assert read_every(1, "cuda:0") == READ_EVERY
+    assert read_every(0, "cuda") == READ_EVERY
 
 
 def test_a_failed_capture_names_the_way_out(tmp_path, monkeypatch):

@@ -135,12 +135,15 @@ class CapturedUpdate:
     """``update(batch) -> DeviceStep`` (or ``update(batches) -> list[DeviceStep]`` for a seed stack)
     run through a captured graph. ``owner``: the object whose ``step`` the update advances (the
     algorithm or the stack) and whose ``active_optimizers()`` picks the graph; ``make_graph``: a
-    ``CudaGraph``-like factory (default: ``CudaGraph`` with ``generators``)."""
+    ``CudaGraph``-like factory (default: ``CudaGraph`` with ``generators``, which needs a CUDA ``device``:
+    ValueError naming the way out elsewhere)."""
 
     def __init__(self, update: Callable, owner, optimizers: dict, generators: list[torch.Generator],
                  device, warmup: int = 3, make_graph: Callable | None = None):
         self.update, self.owner, self.warmup = update, owner, int(warmup)
         self.device = torch.device(device)
+        if make_graph is None:
+            require_cuda(self.device)
         self.make_graph = make_graph or (lambda: CudaGraph(generators))
         capture_ready(optimizers, self.device)
         self.graphs: dict[tuple, tuple] = {}  # active optimizers -> (graph, static batches, static outputs)

@@ -42,13 +42,11 @@ MODES = ("sync", "off", "on", "graph")
 def _reader(device):
     """A sink for ``update_device`` results that reads them as the trainer does at its default
     ``--log-every`` (``train.trainer.read_every``: every 10 updates on CPU, 100 on a GPU)."""
-    import types
-
     from ..algos.device_step import read_steps
     from ..train.config import TrainConfig
     from ..train.trainer import read_every
 
-    every = read_every(types.SimpleNamespace(log_every=TrainConfig.__dataclass_fields__["log_every"].default), device)
+    every = read_every(TrainConfig.__dataclass_fields__["log_every"].default, device)
     pending: list = []
 
     def push(out, last: bool = False) -> None:
@@ -90,9 +88,8 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
         algo.losses = torch.compile(algo.losses, dynamic=False)
     step = algo.update_device
     if mode == "graph":
-        from ..algos.captured import CapturedUpdate, require_cuda
+        from ..algos.captured import CapturedUpdate
 
-        require_cuda(device)
         step = CapturedUpdate(algo.update_device, algo, algo.optimizers, [algo.gen], device)
     if mode == "sync":
         step = algo.update
@@ -105,7 +102,7 @@ def dataset_update_rate(data, name: str, preset: str, device: str, *, batch_size
         return data.sample_transitions(batch_size, g, n_step=n_step, gamma=gamma)
 
     push = (lambda out, last=False: None) if mode == "sync" else _reader(device)
-    for i in range(max(warmup, {"on": 2, "graph": 5}.get(mode, 0))):  # graph: 3 eager, then the capture
+    for _ in range(max(warmup, {"on": 2, "graph": 5}.get(mode, 0))):  # graph: 3 eager, then the capture
         push(step(sample()), last=True)
     sync(device)
     t = time.perf_counter()
@@ -136,9 +133,8 @@ def stacked_update_rate(data, name: str, preset: str, device: str, *, seeds: int
     stack = SeedStack(algos)
     update = stack.update_device
     if graph:
-        from ..algos.captured import CapturedUpdate, require_cuda
+        from ..algos.captured import CapturedUpdate
 
-        require_cuda(device)
         update = CapturedUpdate(stack.update_device, stack.host, stack.host.optimizers, [a.gen for a in algos], device)
     gens = [torch.Generator(device=device).manual_seed(s) for s in range(seeds)]
     gamma, n_step = getattr(algos[0].config, "gamma", None), int(getattr(algos[0].config, "n_step", 1))

@@ -26,7 +26,7 @@ import torch
 
 from .config import TrainConfig
 from .trainer import (TrainError, TrainResult, _check_start, _Progress, _Run, captured_update, get_algo, lr_scale,
-                      read_every, resolve_device)
+                      read_due, read_every, resolve_device)
 
 SEEDS_RE = re.compile(r"^\d+(-\d+)?$")
 MAX_SEEDS = 64
@@ -127,7 +127,7 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
     t0, s0, paused = time.perf_counter(), stack.step, 0.0
     out_of_time = False
     pending: list = []  # updates not read back yet, a DeviceStep per seed each
-    every = read_every(cfg, stack.host.device)
+    every = read_every(cfg.log_every, stack.host.device)
     try:
         while stack.step < cfg.steps and not out_of_time:
             batches = [r.sample() for r in runs]
@@ -140,7 +140,7 @@ def _stacked_loop(cfg: TrainConfig, runs: list[_Run], log) -> list[TrainResult]:
             out_of_time = bool(cfg.time_limit) and time.perf_counter() - t0 - paused >= cfg.time_limit
             is_last = step == cfg.steps or out_of_time
             io = any(r.io_due(step, is_last) for r in runs)
-            if not (len(pending) >= every or is_last or io or (cfg.log_every and step % cfg.log_every == 0)):
+            if not read_due(cfg, step, len(pending), every, is_last, io):
                 continue
             read = read_steps([s for group in pending for s in group])  # one host read, K per update
             for j, group in enumerate(pending):

@@ -36,13 +36,19 @@ from .data import DeviceDataset, horizon_gamma, load_device_dataset
 READ_EVERY = 10  # updates between host reads of the metrics on CPU (see ``read_every``)
 
 
-def read_every(cfg, device) -> int:
+def read_every(log_every: int, device) -> int:
     """Updates between host reads of the metrics: ``READ_EVERY`` on CPU, where a read costs nothing
     and the progress bar moves every 10 updates; on a GPU, where each read drains the queue of
     launched work, every ``--log-every`` updates (at least ``READ_EVERY``)."""
     if torch.device(device).type == "cpu":
         return READ_EVERY
-    return max(READ_EVERY, int(cfg.log_every or 0))
+    return max(READ_EVERY, int(log_every or 0))
+
+
+def read_due(cfg, step: int, unread: int, every: int, is_last: bool, io: bool) -> bool:
+    """Whether the loop reads its unread updates now: every ``every`` updates, at a log step, before
+    an evaluation or checkpoint (``io``: anything that reads the weights) and at the end."""
+    return unread >= every or is_last or io or bool(cfg.log_every and step % cfg.log_every == 0)
 
 
 CKPT_RE = re.compile(r"^step-(\d+)\.safetensors$")
@@ -193,7 +199,6 @@ def captured_update(update, owner, optimizers, generators, device, info):
         raise TrainError("--compile graph with several ranks (torchrun) is not supported: the gradient "
                          "all-reduce runs outside the graph; use --compile off")
     try:
-        captured.require_cuda(device)
         return captured.CapturedUpdate(update, owner, optimizers, generators, device)
     except ValueError as e:
         raise TrainError(str(e)) from None
@@ -532,7 +537,7 @@ class _Run:
         self.t0, self.s0 = time.perf_counter(), algo.step
         out_of_time = False
         pending: list = []  # updates not read back yet (algo.update_device)
-        every = read_every(cfg, self.device)
+        every = read_every(cfg.log_every, self.device)
         try:
             while algo.step < cfg.steps and not out_of_time:
                 batch = self.sample()
@@ -543,8 +548,7 @@ class _Run:
                 is_last = step == cfg.steps or out_of_time
                 # One host read per read_every updates, and before anything reads the weights
                 # (held-out loss at a log step, evaluation, checkpoint) or the run ends.
-                if (len(pending) >= every or is_last or self.io_due(step, is_last)
-                        or (cfg.log_every and step % cfg.log_every == 0)):
+                if read_due(cfg, step, len(pending), every, is_last, self.io_due(step, is_last)):
                     for s, m in zip(pending, read_steps(pending)):
                         last = s.step == step
                         self.after_update(m, s.step, is_last and last, out_of_time and last)
